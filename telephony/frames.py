@@ -43,9 +43,7 @@ class AudioFrame:
         if self.sample_rate_hz not in SUPPORTED_RATES_HZ:
             raise ValueError(f"expected a sample rate in {SUPPORTED_RATES_HZ}, got {self.sample_rate_hz}")
         if len(self.pcm) != frame_bytes(self.sample_rate_hz):
-            raise ValueError(
-                f"expected {frame_bytes(self.sample_rate_hz)} bytes of PCM, got {len(self.pcm)}"
-            )
+            raise ValueError(f"expected {frame_bytes(self.sample_rate_hz)} bytes of PCM, got {len(self.pcm)}")
 
     @classmethod
     def silence(cls, sample_rate_hz: int, seq: int = 0, timestamp_s: float = 0.0) -> AudioFrame:
@@ -63,9 +61,7 @@ class AudioFrame:
         return np.frombuffer(self.pcm, dtype="<i2")
 
 
-def split_frames(
-    samples: npt.NDArray[np.int16], sample_rate_hz: int, first_seq: int = 1
-) -> list[AudioFrame]:
+def split_frames(samples: npt.NDArray[np.int16], sample_rate_hz: int, first_seq: int = 1) -> list[AudioFrame]:
     """Cut a mono int16 signal into 20 ms frames; the last one is padded with silence."""
     n = frame_samples(sample_rate_hz)
     pad = (-len(samples)) % n
