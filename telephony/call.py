@@ -95,6 +95,12 @@ class Call:
             await self._rx_ready.wait()
         return self._rx.popleft()
 
+    def discard_received(self) -> int:
+        """Drop every received frame not yet consumed (e.g. audio that queued up before a consumer started)."""
+        dropped = len(self._rx)
+        self._rx.clear()
+        return dropped
+
     def send(self, frame: AudioFrame) -> int:
         """Queue one frame for playout; returns its sequence number. Never blocks: see `wait_writable`."""
         if frame.sample_rate_hz != self.sample_rate_hz:

@@ -60,15 +60,18 @@ assert vec_bytes(pj.ByteVector(b"\x01\x02\x03")) == b"\x01\x02\x03", "unexpected
 
 
 @contextlib.contextmanager
-def _stderr_silenced() -> Iterator[None]:
-    saved = os.dup(2)
+def _output_silenced() -> Iterator[None]:
+    """pjlib prints to stdout at default verbosity until libInit applies our log level."""
+    saved = [os.dup(1), os.dup(2)]
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
+        os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(devnull)
 
 
@@ -312,7 +315,9 @@ class Worker:
         self.settings = settings
         self.sample_rate_hz = int(settings["sample_rate_hz"])
         self.playout_max_frames = int(settings["playout_max_frames"])
-        self.ep = pj.Endpoint()
+        with _output_silenced():
+            self.ep = pj.Endpoint()
+            self.ep.libCreate()
         self.calls: dict[int, WorkerCall] = {}
         self.retired: list[WorkerCall] = []
         self.accounts: dict[str, WorkerAccount] = {}
@@ -326,8 +331,6 @@ class Worker:
 
     def start(self) -> None:
         s, acc = self.settings, self.settings["account"]
-        with _stderr_silenced():  # pjlib logs at default verbosity until libInit applies our level
-            self.ep.libCreate()
         self.ep.libInit(self.endpoint_config())
         tc = pj.TransportConfig()
         tc.port = int(s["sip_port"])
