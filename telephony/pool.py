@@ -290,6 +290,8 @@ class SipWorkerPool:
 
     async def _worker_with_room(self) -> WorkerHandle:
         async with self._grow_lock:
+            if self.active_calls() >= self.cfg.max_calls:
+                raise PoolFull(f"all {self.cfg.max_calls} call slots are busy")
             live = [w for w in self.workers.values() if w.free_slots > 0]
             if live:
                 return max(live, key=lambda w: w.free_slots)  # spread calls: fewer per clock thread

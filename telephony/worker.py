@@ -44,6 +44,7 @@ HANDLE_EVENTS_MS = 5
 HOUSEKEEPING_S = 0.1
 SHUTDOWN_GRACE_S = 2.0
 CONTROL_SEND_TIMEOUT_S = 5.0
+DTMF_IS_UPDATE = 1  # pjmedia_stream_dtmf_event flags (not exported by the SWIG module)
 MAX_CALLER_ID_ACCOUNTS = 6  # pjsua allows 8 accounts; one is the default account
 
 
@@ -204,6 +205,7 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
         self.rx_packets = 0
         self.rx_changed_at = time.monotonic()
         self.sent_states: set[str] = set()
+        self.last_dtmf_timestamp = -1
 
     def emit_state(self, state: str, sip_status: int = 0) -> None:
         if state not in self.sent_states:
@@ -245,7 +247,11 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
         self.port.startTransmit(call_media)
         call_media.startTransmit(self.port)
 
-    def onDtmfDigit(self, prm: Any) -> None:
+    def onDtmfEvent(self, prm: Any) -> None:
+        """pjsua2 2.15 reports incoming digits here (start, updates, end), not in onDtmfDigit."""
+        if prm.flags & DTMF_IS_UPDATE or prm.timestamp == self.last_dtmf_timestamp:
+            return
+        self.last_dtmf_timestamp = prm.timestamp
         self.worker.emit({"ev": "dtmf", "call_id": self.call_id, "digit": prm.digit})
 
     def end(self, cause: LocalCause) -> None:
@@ -481,27 +487,39 @@ class Worker:
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + HOUSEKEEPING_S
-                for call in list(self.calls.values()):
-                    call.check_timeouts(now, self.settings["ring_timeout_s"], self.settings["media_timeout_s"])
+                self._check_timeouts(now)
+
+    def _check_timeouts(self, now: float) -> None:
+        for call in list(self.calls.values()):
+            call.check_timeouts(now, self.settings["ring_timeout_s"], self.settings["media_timeout_s"])
 
     def shutdown(self) -> None:
-        """Shutdown order matters: hang up, wait for DISCONNECTED, drop every Call, then destroy."""
-        for call in list(self.calls.values()):
-            call.end("hangup")
+        """Hang up, wait for DISCONNECTED, drop every Call and port, then destroy the library.
+
+        Loops over calls live in helper methods: a loop variable left in this frame would keep a Call
+        alive through libDestroy, and ~Call then aborts the process.
+        """
+        self._hang_up_all()
         deadline = time.monotonic() + SHUTDOWN_GRACE_S
         while self.calls and time.monotonic() < deadline:
             self.ep.libHandleEvents(20)
+        self._drop_calls()
+        for name in list(self.accounts):
+            self.accounts.pop(name).shutdown()
+        gc.collect()
+        self.ep.libDestroy()
+
+    def _hang_up_all(self) -> None:
+        for call in list(self.calls.values()):
+            call.end("hangup")
+
+    def _drop_calls(self) -> None:
         for call in self.calls.values():
             if call.port is not None:
                 call.port.close()
         self.calls.clear()
         self.retired.clear()
         gc.collect()
-        for account in self.accounts.values():
-            account.shutdown()
-        self.accounts.clear()
-        gc.collect()
-        self.ep.libDestroy()
 
 
 def main(argv: list[str] | None = None) -> int:
