@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="AI outbound call center with human takeover.", no_args_is_help=True)
@@ -14,10 +17,48 @@ def main() -> None:
     """AI outbound call center with human takeover."""
 
 
+@app.command("call")
+def call(
+    to: Annotated[str, typer.Argument(help="SIP URI to dial, e.g. sip:+4930123456@pbx.example.com")],
+    play: Annotated[Path | None, typer.Option(help="mono 16-bit WAV at the line rate to play once answered")] = None,
+    record: Annotated[Path | None, typer.Option(help="write a stereo WAV: far end left, our side right")] = None,
+    seconds: Annotated[float, typer.Option(help="hang up this long after the answer")] = 10.0,
+    caller_id: Annotated[str | None, typer.Option(help="caller ID to present (From user part)")] = None,
+    user: Annotated[str, typer.Option(help="our SIP user name")] = "robot",
+    host: Annotated[str, typer.Option(help="local address to bind SIP and RTP to")] = "127.0.0.1",
+    public_host: Annotated[str | None, typer.Option(help="address to advertise behind NAT")] = None,
+    domain: Annotated[str | None, typer.Option(help="SIP domain of our account (registrar's domain)")] = None,
+    registrar: Annotated[str | None, typer.Option(help="registrar URI, e.g. sip:pbx.example.com")] = None,
+    proxy: Annotated[str | None, typer.Option(help="outbound proxy URI, e.g. sip:pbx.example.com;lr")] = None,
+    auth_user: Annotated[str | None, typer.Option(help="digest user name")] = None,
+    password_env: Annotated[
+        str, typer.Option(help="environment variable holding the password")
+    ] = "CALLCENTER_SIP_PASSWORD",
+    sip_port: Annotated[int, typer.Option(help="local SIP port (0 = any)")] = 5070,
+    rtp_port: Annotated[int, typer.Option(help="first local RTP port")] = 40000,
+    rate: Annotated[int, typer.Option(help="line sample rate: 8000 or 16000")] = 8000,
+) -> None:
+    """Place one call: dial, optionally play a WAV and record, then print the outcome as JSON."""
+    import asyncio
+    import json
+    import os
+
+    from telephony import PoolConfig, SipAccount
+    from telephony.oneshot import place_one
+
+    account = SipAccount(
+        user=user, host=host, public_host=public_host, domain=domain, registrar_uri=registrar,
+        outbound_proxy=proxy, auth_username=auth_user, auth_password=os.environ.get(password_env),
+    )  # fmt: skip
+    cfg = PoolConfig(account=account, max_calls=1, sample_rate_hz=rate, sip_port=sip_port, rtp_port=rtp_port)
+    result = asyncio.run(place_one(cfg, to, play=play, record=record, seconds=seconds, caller_id=caller_id))
+    typer.echo(json.dumps(result))
+
+
 @bench_app.command("media")
 def bench_media(
-    legs: int = typer.Option(8, help="concurrent call legs"),
-    seconds: float = typer.Option(10.0, help="measured seconds"),
+    legs: Annotated[int, typer.Option(help="concurrent call legs")] = 8,
+    seconds: Annotated[float, typer.Option(help="measured seconds")] = 10.0,
 ) -> None:
     """SIP/media path: frame timing, CPU, memory and added latency per call leg (JSON)."""
     import asyncio

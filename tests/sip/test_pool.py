@@ -196,3 +196,29 @@ def test_frames_arrive_every_20_ms_with_increasing_sequence_numbers(echo_uri: st
             await call.hangup()
 
     asyncio.run(scenario())
+
+
+def test_the_call_command_dials_plays_records_and_prints_json(echo_uri: str, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from callcenter_cli import app
+
+    wav = tmp_path / "hello.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(tone(600, 0.5).tobytes())
+    record = tmp_path / "rec.wav"
+    args = ["call", echo_uri, "--play", str(wav), "--record", str(record), "--seconds", "1.5",
+            "--sip-port", "0", "--rtp-port", str(free_port(span=40))]  # fmt: skip
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["disposition"] == "answered"
+    assert [e["event"] for e in result["events"]][-2:] == ["answered", "ended"]
+    with wave.open(str(record)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert abs(peak_hz(x[:, 1]) - 600) < 5

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -47,3 +49,18 @@ def test_account_repr_hides_the_password() -> None:
     text = repr(SipAccount(auth_username="robot", auth_password="s3cret-value"))
     assert "s3cret-value" not in text
     assert "robot" in text
+
+
+def test_oneshot_wav_loader_insists_on_the_line_format(tmp_path: Path) -> None:
+    import wave
+
+    from telephony.oneshot import load_wav
+
+    path = tmp_path / "stereo.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(400))
+    with pytest.raises(ValueError, match="expected a mono 16-bit 8000 Hz WAV"):
+        load_wav(path, 8000)
