@@ -222,3 +222,32 @@ def test_the_call_command_dials_plays_records_and_prints_json(echo_uri: str, tmp
     with wave.open(str(record)) as w:
         x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
     assert abs(peak_hz(x[:, 1]) - 600) < 5
+
+
+@pytest.mark.parametrize(
+    ("caller_id", "lead", "sipp_ok"), [("+15551234567", "42", True), ("+15550000000", "42", False)]
+)
+def test_caller_id_and_extra_headers_reach_the_far_end(
+    tmp_path: Path, caller_id: str, lead: str, sipp_ok: bool
+) -> None:
+    port, media = free_port(), free_port(span=4)
+    sipp = subprocess.Popen(
+        ["sipp", "-sf", str(SCENARIOS / "check_identity.xml"), "-i", "127.0.0.1", "-p", str(port),
+         "-mi", "127.0.0.1", "-mp", str(media), "-m", "1", "-nostdin", "-trace_err"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    async def scenario() -> None:
+        await asyncio.sleep(0.3)
+        async with SipWorkerPool(pool_config()) as pool:
+            call = await pool.place_call(f"sip:lead@127.0.0.1:{port}", caller_id=caller_id, headers={"X-Lead": lead})
+            await asyncio.wait_for(call.wait_answered(), 5.0)
+            await call.hangup()
+
+    try:
+        asyncio.run(scenario())
+        code = sipp.wait(10)
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+    assert (code == 0) == sipp_ok, f"sipp exit code {code}"
