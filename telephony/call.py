@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -43,6 +43,7 @@ class CallResult:
     answered: bool
     duration_s: float  # answer to end; 0 when unanswered
     setup_s: float  # dial to answer (or to end when unanswered)
+    media: dict[str, int] = field(default_factory=dict)  # RTP and jitter-buffer counters, sampled every 0.1 s
 
 
 class WorkerLink(Protocol):
@@ -217,6 +218,7 @@ class Call:
             answered=outcome.answered,
             duration_s=float(ev.get("duration_s", 0.0)),
             setup_s=float(ev.get("setup_s", 0.0)),
+            media={str(k): int(v) for k, v in (ev.get("media") or {}).items()},
         )
 
     def finish(self, result: CallResult) -> None:

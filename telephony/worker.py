@@ -203,6 +203,7 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
         self.remote_responded = False
         self.media_index = -1
         self.rx_packets = 0
+        self.media_stats: dict[str, int] = {}
         self.rx_changed_at = time.monotonic()
         self.sent_states: set[str] = set()
         self.last_dtmf_timestamp = -1
@@ -212,17 +213,22 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
             self.sent_states.add(state)
             self.worker.emit({"ev": "state", "call_id": self.call_id, "state": state, "sip_status": sip_status})
 
+    @staticmethod
+    def _received(event: Any) -> bool:
+        """Whether a SIP event was caused by a message from the far end (not a local timer or error)."""
+        return bool(event.type == pj.PJSIP_EVENT_TSX_STATE and event.body.tsxState.type == pj.PJSIP_EVENT_RX_MSG)
+
     def onCallTsxState(self, prm: Any) -> None:
-        event = prm.e
-        if event.type != pj.PJSIP_EVENT_TSX_STATE:
-            return
-        tsx = event.body.tsxState.tsx
-        if tsx.method == "INVITE" and event.body.tsxState.type == pj.PJSIP_EVENT_RX_MSG:
+        if self._received(prm.e) and prm.e.body.tsxState.tsx.method == "INVITE":
             self.remote_responded = True
-            if tsx.statusCode == 100:
+            if prm.e.body.tsxState.tsx.statusCode == 100:
                 self.emit_state("trying", 100)
 
     def onCallState(self, prm: Any) -> None:
+        # A final response that arrives first (486 without 100 Trying, a 407 challenge) disconnects the call
+        # before onCallTsxState sees it: this event is then the only trace of the far end's answer.
+        if self._received(prm.e):
+            self.remote_responded = True
         ci = self.getInfo()
         if ci.state == pj.PJSIP_INV_STATE_EARLY:
             self.remote_responded = True
@@ -279,6 +285,7 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
                 "remote_responded": self.remote_responded,
                 "duration_s": round(now - self.answered_at, 3) if self.answered_at else 0.0,
                 "setup_s": round((self.answered_at or now) - self.placed_at, 3),
+                "media": self.media_stats,
             }
         )
         self.worker.retire(self.call_id)
@@ -297,12 +304,24 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
             self.end("media_timeout")
 
     def rx_packet_count(self) -> int:
+        """Inbound RTP packets so far; also keeps the call's last media statistics for its end report."""
         if self.media_index < 0:
             return 0
         try:
-            return int(self.getStreamStat(self.media_index).rtcp.rxStat.pkt)
+            stat = self.getStreamStat(self.media_index)
         except pj.Error:
             return self.rx_packets
+        rx, jb = stat.rtcp.rxStat, stat.jbuf
+        self.media_stats = {
+            "rx_packets": int(rx.pkt),
+            "rx_lost": int(rx.loss),
+            "tx_packets": int(stat.rtcp.txStat.pkt),
+            "jb_discarded": int(jb.discard),
+            "jb_lost": int(jb.lost),
+            "jb_empty": int(jb.empty),
+            "jb_avg_delay_ms": int(jb.avgDelayMsec),
+        }
+        return int(rx.pkt)
 
 
 class WorkerAccount(pj.Account):  # type: ignore[misc]
