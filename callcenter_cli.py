@@ -35,7 +35,7 @@ def call(
         str, typer.Option(help="environment variable holding the password")
     ] = "CALLCENTER_SIP_PASSWORD",
     sip_port: Annotated[int, typer.Option(help="local SIP port (0 = any)")] = 5070,
-    rtp_port: Annotated[int, typer.Option(help="first local RTP port")] = 40000,
+    rtp_port: Annotated[int, typer.Option(help="first local RTP port")] = 16000,
     rate: Annotated[int, typer.Option(help="line sample rate: 8000 or 16000")] = 8000,
 ) -> None:
     """Place one call: dial, optionally play a WAV and record, then print the outcome as JSON."""

@@ -155,7 +155,7 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 async def run(legs: int, seconds: float, warmup_s: float = 2.0) -> dict[str, Any]:
-    cfg = PoolConfig(max_calls=legs, sample_rate_hz=RATE_HZ, sip_port=0, rtp_port=_free_udp_port(42000))
+    cfg = PoolConfig(max_calls=legs, sample_rate_hz=RATE_HZ, sip_port=0, rtp_port=_free_udp_port(30000))
     with sipp_echo(legs) as (uri, sipp):
         async with SipWorkerPool(cfg) as pool:
             calls = []

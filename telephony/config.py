@@ -41,7 +41,7 @@ class PoolConfig:
     calls_per_worker: int = CALLS_PER_WORKER_MAX
     sample_rate_hz: int = 8000
     sip_port: int = 5070  # worker i binds sip_port + i; 0 = any free port
-    rtp_port: int = 40000  # worker i uses rtp_port + i * rtp_ports_per_worker ...
+    rtp_port: int = 16000  # worker i uses rtp_port + i * rtp_ports_per_worker (below the ephemeral range)
     rtp_ports_per_worker: int = 40
     codecs: tuple[str, ...] = DEFAULT_CODECS  # highest preference first; every other codec is disabled
     ring_timeout_s: float = 30.0
