@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import subprocess
 import time
-import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,8 @@ import numpy.typing as npt
 import pytest
 
 from tests.ports import free_port
+from tests.sip import peers
+from tests.sip.peers import make_speech_wav
 
 FRAME_S = 0.020
 LEAD_FRAMES = 2
@@ -35,13 +35,6 @@ class SpeechWavs:
     caller_8k: Path  # what the caller (the robot's stand-in) says
 
 
-def _speak(text: str, out: Path) -> None:
-    raw = out.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(raw), text], check=True, timeout=60)
-    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out)], check=True, timeout=60)
-    raw.unlink()
-
-
 @pytest.fixture(scope="session")
 def speech_wavs(tmp_path_factory: pytest.TempPathFactory) -> SpeechWavs:
     """Real speech, 8 kHz mono s16, rendered once per session with espeak-ng + sox."""
@@ -50,34 +43,18 @@ def speech_wavs(tmp_path_factory: pytest.TempPathFactory) -> SpeechWavs:
             pytest.fail(f"{tool} is required for the simulator SIP tests (make deps-debian)")
     folder = tmp_path_factory.mktemp("speech")
     wavs = SpeechWavs(folder / "simulator_8k.wav", folder / "caller_8k.wav")
-    _speak(SIMULATOR_SAYS, wavs.simulator_8k)
-    _speak(CALLER_SAYS, wavs.caller_8k)
+    make_speech_wav(wavs.simulator_8k, SIMULATOR_SAYS)
+    make_speech_wav(wavs.caller_8k, CALLER_SAYS)
     return wavs
 
 
 def read_wav(path: Path) -> npt.NDArray[np.int16]:
-    with wave.open(str(path), "rb") as w:
-        assert (w.getnchannels(), w.getsampwidth()) == (1, 2), path
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
+    return peers.read_wav(path)[0]
 
 
 def trim(samples: npt.NDArray[np.int16], level: int = 33) -> npt.NDArray[np.int16]:
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= level)
     return samples[loud[0] : loud[-1] + 1] if loud.size else samples[:0]
-
-
-def best_correlation(reference: npt.NDArray[np.int16], recording: npt.NDArray[np.int16]) -> tuple[float, int]:
-    """Normalised cross-correlation of `reference` with the best-aligned stretch of `recording`, and the lag."""
-    ref = reference.astype(np.float64)
-    rec = recording.astype(np.float64)
-    if len(rec) < len(ref):
-        rec = np.concatenate([rec, np.zeros(len(ref) - len(rec))])
-    n = 1 << int(np.ceil(np.log2(len(rec) + len(ref))))
-    corr = np.fft.irfft(np.fft.rfft(rec, n) * np.conj(np.fft.rfft(ref, n)), n)[: len(rec) - len(ref) + 1]
-    lag = int(np.argmax(corr))
-    segment = rec[lag : lag + len(ref)]
-    denom = float(np.linalg.norm(ref) * np.linalg.norm(segment))
-    return (float(np.dot(ref, segment)) / denom if denom else 0.0), lag
 
 
 @dataclass

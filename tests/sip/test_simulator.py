@@ -20,6 +20,7 @@ import yaml
 from telephony.simulator import CallResult, SimulatorProcess, SimulatorStartError
 from tests.ports import free_port
 from tests.sip import simulator_fixtures as fx
+from tests.sip.peers import normalised_xcorr
 
 pytestmark = pytest.mark.sip
 
@@ -136,11 +137,11 @@ def test_answered_call_audio_both_ways_and_timeline(tmp_path: Path, speech_wavs:
     sim = run_with_simulator(tmp_path, [talker("john", speech_wavs.simulator_8k, ring_s=0.3)], scenario)
     (leg,), (result,) = legs, sim.results()
     assert leg.closed_by_remote, "the simulator should hang up after its last turn"
-    corr, lag = fx.best_correlation(fx.trim(sim_says), leg.samples())
+    corr, lag = normalised_xcorr(fx.trim(sim_says), leg.samples())
     assert corr >= MIN_CORR, f"the simulator's speech arrived damaged: corr {corr:.3f}"
-    heard_corr, _ = fx.best_correlation(fx.trim(caller_says), fx.read_wav(result.heard_wav))
+    heard_corr, _ = normalised_xcorr(fx.trim(caller_says), fx.read_wav(result.heard_wav))
     assert heard_corr >= MIN_CORR, f"heard.wav does not hold the caller's speech: corr {heard_corr:.3f}"
-    said_corr, _ = fx.best_correlation(fx.trim(sim_says), fx.read_wav(result.said_wav))
+    said_corr, _ = normalised_xcorr(fx.trim(sim_says), fx.read_wav(result.said_wav))
     assert said_corr >= 0.999
     assert (result.outcome, result.persona_id, result.call_index) == ("answered", "john", 1)
     assert result.sip_call_id
@@ -196,10 +197,10 @@ def test_eight_concurrent_calls(tmp_path: Path, speech_wavs: fx.SpeechWavs) -> N
     assert sorted(r.persona_id for r in results) == ["anna"] * 4 + ["ben"] * 4
     for leg in legs:
         assert leg.closed_by_remote
-        assert fx.best_correlation(fx.trim(sim_says), leg.samples())[0] >= MIN_CORR
+        assert normalised_xcorr(fx.trim(sim_says), leg.samples())[0] >= MIN_CORR
     for result in results:
         assert result.outcome == "answered"
-        assert fx.best_correlation(fx.trim(caller_says), fx.read_wav(result.heard_wav))[0] >= MIN_CORR
+        assert normalised_xcorr(fx.trim(caller_says), fx.read_wav(result.heard_wav))[0] >= MIN_CORR
         assert events_of(result)[-1] == ("hangup", None)
         assert result.times("speech_start", 1), f"call {result.call_index} never took its second turn"
 
@@ -226,7 +227,7 @@ def test_voicemail_greets_beeps_records_and_hangs_up(tmp_path: Path, speech_wavs
     assert beep_end - beep_start == pytest.approx(0.3, abs=0.021)
     assert result.times("hangup")[0] - beep_end == pytest.approx(5.5, abs=0.03)
     assert dominant_hz(leg.samples(), round((beep_start + 0.1) * 8000)) == pytest.approx(1000, abs=15)
-    assert fx.best_correlation(fx.trim(caller_says), fx.read_wav(result.heard_wav))[0] >= MIN_CORR
+    assert normalised_xcorr(fx.trim(caller_says), fx.read_wav(result.heard_wav))[0] >= MIN_CORR
 
 
 def dominant_hz(samples: npt.NDArray[np.int16], around: int) -> float:
@@ -272,7 +273,7 @@ def test_wideband_call_at_16_khz(tmp_path: Path, speech_wavs: fx.SpeechWavs) -> 
     sim = run_with_simulator(tmp_path, [persona], scenario, rate_hz=16000, codecs=("G722/16000/1",))
     (result,) = sim.results()
     assert result.sample_rate_hz == 16000 and result.outcome == "answered" and legs[0].rate_hz == 16000
-    corr, _ = fx.best_correlation(fx.trim(fx.read_wav(wav16)), legs[0].samples())
+    corr, _ = normalised_xcorr(fx.trim(fx.read_wav(wav16)), legs[0].samples())
     assert corr >= MIN_CORR, f"G.722 speech arrived damaged: corr {corr:.3f}"
 
 
