@@ -44,6 +44,7 @@ class CallResult:
     duration_s: float  # answer to end; 0 when unanswered
     setup_s: float  # dial to answer (or to end when unanswered)
     media: dict[str, int] = field(default_factory=dict)  # RTP and jitter-buffer counters, sampled every 0.1 s
+    codec: str = ""  # negotiated audio codec, e.g. "PCMU/8000", "G722/16000"; empty without media
 
 
 class WorkerLink(Protocol):
@@ -219,6 +220,7 @@ class Call:
             duration_s=float(ev.get("duration_s", 0.0)),
             setup_s=float(ev.get("setup_s", 0.0)),
             media={str(k): int(v) for k, v in (ev.get("media") or {}).items()},
+            codec=str(ev.get("codec") or ""),
         )
 
     def finish(self, result: CallResult) -> None:

@@ -202,6 +202,7 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
         self.local_cause: LocalCause | None = None
         self.remote_responded = False
         self.media_index = -1
+        self.codec = ""
         self.rx_packets = 0
         self.media_stats: dict[str, int] = {}
         self.rx_changed_at = time.monotonic()
@@ -244,7 +245,15 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
         for mi in ci.media:
             if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 self.media_index = mi.index
+                self.codec = self.stream_codec(mi.index)
                 self.connect(self.getAudioMedia(mi.index))
+
+    def stream_codec(self, media_index: int) -> str:
+        try:
+            info = self.getStreamInfo(media_index)
+        except pj.Error:
+            return ""
+        return f"{info.codecName}/{info.codecClockRate}"
 
     def connect(self, call_media: Any) -> None:
         w = self.worker
@@ -286,6 +295,7 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
                 "duration_s": round(now - self.answered_at, 3) if self.answered_at else 0.0,
                 "setup_s": round((self.answered_at or now) - self.placed_at, 3),
                 "media": self.media_stats,
+                "codec": self.codec,
             }
         )
         self.worker.retire(self.call_id)

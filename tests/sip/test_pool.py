@@ -23,12 +23,10 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 RATE = 8000
 
 
-@pytest.fixture
-def echo_uri(tmp_path: Path) -> Iterator[str]:
-    """SIPp answering any number of calls with PCMU + telephone-event, echoing all RTP back."""
+def sipp_echo(tmp_path: Path, scenario: str) -> Iterator[str]:
     port, media = free_port(), free_port(span=4)
     proc = subprocess.Popen(
-        ["sipp", "-sf", str(SCENARIOS / "echo_dtmf.xml"), "-i", "127.0.0.1", "-p", str(port),
+        ["sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
          "-mi", "127.0.0.1", "-mp", str(media), "-rtp_echo", "-nostdin", "-trace_err"],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -37,6 +35,18 @@ def echo_uri(tmp_path: Path) -> Iterator[str]:
     yield f"sip:echo@127.0.0.1:{port}"
     proc.terminate()
     proc.wait(5)
+
+
+@pytest.fixture
+def echo_uri(tmp_path: Path) -> Iterator[str]:
+    """SIPp answering any number of calls with PCMU + telephone-event, echoing all RTP back."""
+    yield from sipp_echo(tmp_path, "echo_dtmf.xml")
+
+
+@pytest.fixture
+def early_media_uri(tmp_path: Path) -> Iterator[str]:
+    """SIPp sending 183 with SDP, 1.5 s of (echoed) early media, then 200 OK."""
+    yield from sipp_echo(tmp_path, "early_media.xml")
 
 
 def pool_config(max_calls: int = 4, **kw: object) -> PoolConfig:
@@ -101,7 +111,7 @@ def test_dtmf_goes_out_as_rfc4733_and_comes_back_as_events(echo_uri: str) -> Non
                         if len(digits) == 3:
                             break
             assert digits == ["1", "#", "9"]
-            await call.hangup()
+            assert (await call.hangup()).codec == "PCMU/8000", "the far end offered only PCMU"
 
     asyncio.run(scenario())
 
@@ -251,3 +261,22 @@ def test_caller_id_and_extra_headers_reach_the_far_end(
         if sipp.poll() is None:
             sipp.kill()
     assert (code == 0) == sipp_ok, f"sipp exit code {code}"
+
+
+def test_early_media_flows_before_the_answer(early_media_uri: str) -> None:
+    async def scenario() -> None:
+        async with SipWorkerPool(pool_config()) as pool:
+            call = await pool.place_call(early_media_uri)
+            first = await asyncio.wait_for(call.recv(), 5.0)  # before any answer: early media
+            kinds = []
+            async with asyncio.timeout(5):
+                async for event in call.events():
+                    kinds.append(event.kind)
+                    if event.kind == "answered":
+                        answered_at = event.t_s
+                        break
+            assert kinds.index("early_media") < kinds.index("answered")
+            assert first.timestamp_s < answered_at - 1.0, "frames flowed during the 1.5 s of early media"
+            assert (await call.hangup()).disposition == Disposition.ANSWERED
+
+    asyncio.run(scenario())

@@ -22,21 +22,23 @@ from tests.sip.peers import make_speech_wav, normalised_xcorr, read_wav, receive
 
 pytestmark = pytest.mark.sip
 RATE_HZ = 8000
-FRAME = RATE_HZ // 50
 CALLS = 8
 
 
-def frame_loss(reference: npt.NDArray[np.int16], received: npt.NDArray[np.int16], lag: int) -> float:
+def frame_loss(
+    reference: npt.NDArray[np.int16], received: npt.NDArray[np.int16], lag: int, rate_hz: int = RATE_HZ
+) -> float:
     """Share of the reference's voiced 20 ms frames that did not arrive as themselves at the aligned position."""
+    frame = rate_hz // 50
     voiced = lost = 0
-    for start in range(0, len(reference) - FRAME + 1, FRAME):
-        ref = reference[start : start + FRAME].astype(np.float64)
+    for start in range(0, len(reference) - frame + 1, frame):
+        ref = reference[start : start + frame].astype(np.float64)
         if np.sqrt(np.mean(ref**2)) < 300:
             continue  # silence: a lost frame of silence is inaudible and undetectable
-        got = received[lag + start : lag + start + FRAME].astype(np.float64)
+        got = received[lag + start : lag + start + frame].astype(np.float64)
         voiced += 1
         denominator = np.linalg.norm(ref) * np.linalg.norm(got)
-        if len(got) < FRAME or denominator == 0 or ref @ got / denominator < 0.8:
+        if len(got) < frame or denominator == 0 or ref @ got / denominator < 0.8:
             lost += 1
     assert voiced > 50, "the reference must hold real speech"
     return lost / voiced
@@ -56,14 +58,16 @@ def write_personas(folder: Path, speech: Path) -> Path:
     return path
 
 
-async def one_call(pool: SipWorkerPool, uri: str, robot_says: npt.NDArray[np.int16]) -> tuple[CallResult, np.ndarray]:
+async def one_call(
+    pool: SipWorkerPool, uri: str, robot_says: npt.NDArray[np.int16], rate_hz: int = RATE_HZ
+) -> tuple[CallResult, np.ndarray]:
     call: Call = await pool.place_call(uri)
     assert await asyncio.wait_for(call.wait_answered(), 15.0)
     # the robot starts half a second after the answer, as a person would; the customer's recording starts
     # when its media is up, which can be a frame after our first RTP packet
-    lead = np.zeros(RATE_HZ // 2, dtype=np.int16)
+    lead = np.zeros(rate_hz // 2, dtype=np.int16)
     heard, _ = await asyncio.gather(
-        receive_audio(call, 7.0), send_audio(call, np.concatenate([lead, robot_says]), RATE_HZ)
+        receive_audio(call, 7.0), send_audio(call, np.concatenate([lead, robot_says]), rate_hz)
     )
     return await call.hangup(), heard
 
@@ -98,3 +102,31 @@ def test_eight_concurrent_calls_to_the_simulator_carry_speech_both_ways_intact(t
         corr, lag = normalised_xcorr(robot, heard_by_customer)
         assert corr >= 0.95, f"robot -> customer correlation {corr:.3f} in {sim_call.dir.name}"
         assert frame_loss(robot, heard_by_customer, lag) < 0.01
+
+
+def test_a_16_khz_line_negotiates_g722_and_carries_wideband_speech(tmp_path: Path) -> None:
+    """The simulator at 16 kHz offers G.722 only; our preference list puts it first at any line rate."""
+    rate = 16000
+    customer_wav = make_speech_wav(tmp_path / "c16.wav", "Hello, who is this please?", rate_hz=rate)
+    robot_wav = make_speech_wav(tmp_path / "r16.wav", "Good afternoon, this is the energy team.", rate_hz=rate)
+    customer, robot = read_wav(customer_wav)[0], read_wav(robot_wav)[0]
+    personas = write_personas(tmp_path, customer_wav)
+    cfg = PoolConfig(max_calls=1, sample_rate_hz=rate, sip_port=0, rtp_port=free_port(span=40))
+
+    async def scenario() -> tuple[tuple[CallResult, np.ndarray], list[SimCall]]:
+        low = free_port(span=16)
+        async with SimulatorProcess(
+            personas, tmp_path / "sim", port=free_port(), rtp_ports=(low, low + 15), rate_hz=rate
+        ) as sim:
+            async with SipWorkerPool(cfg) as pool:
+                outcome = await one_call(pool, sim.uri("talker"), robot, rate)
+            return outcome, await sim.wait_for_results(1)
+
+    (result, heard), (sim_call,) = asyncio.run(scenario())
+    assert result.codec == "G722/16000", result.codec
+    corr, lag = normalised_xcorr(customer, heard)
+    assert corr >= 0.95 and frame_loss(customer, heard, lag, rate) < 0.01
+    heard_by_customer, sim_rate = read_wav(sim_call.heard_wav)
+    assert sim_rate == rate
+    corr, lag = normalised_xcorr(robot, heard_by_customer)
+    assert corr >= 0.95 and frame_loss(robot, heard_by_customer, lag, rate) < 0.01
