@@ -8,12 +8,13 @@ its calls end at once with disposition `media_worker_failed`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
 import socket
 import sys
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -35,7 +36,7 @@ class PoolFull(Exception):
 class WorkerHandle:
     """The main process's end of one worker: its process, its socket and the calls it carries."""
 
-    def __init__(self, index: int, cfg: PoolConfig, on_dead: Any) -> None:
+    def __init__(self, index: int, cfg: PoolConfig, on_dead: Callable[[WorkerHandle, str], None]) -> None:
         self.index = index
         self.cfg = cfg
         self.calls: dict[int, Call] = {}
@@ -47,7 +48,7 @@ class WorkerHandle:
         self.tx_dropped = 0
         self._on_dead = on_dead
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending_control: list[bytes] = []
+        self._pending_control: deque[bytes] = deque()  # control is never dropped; drained by add_writer
         self._sock: socket.socket | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._exit_task: asyncio.Task[None] | None = None
@@ -116,7 +117,7 @@ class WorkerHandle:
             except OSError:
                 self._die("socket error")
                 return
-            self._pending_control.pop(0)
+            self._pending_control.popleft()
         loop.remove_writer(self._sock)
 
     # -- receiving ---------------------------------------------------------------------------------
@@ -326,6 +327,10 @@ class SipWorkerPool:
 
     async def _replace(self, index: int) -> None:
         async with self._grow_lock:
-            if index not in self.workers and not self._closing:
-                with contextlib.suppress(Exception):
-                    await self._spawn(index)
+            if index in self.workers or self._closing:
+                return
+            try:
+                await self._spawn(index)
+            except Exception:
+                # not fatal: place_call starts a worker on demand when it needs the room
+                log.exception("replacement for SIP worker %d failed to start", index)
