@@ -81,7 +81,28 @@ class Caller:
         self.ua = ua
 
     async def dial(self, uri: str, timeout_s: float = 10.0) -> Any:
-        call = await self.ua.dial(uri)
+        """Dial and wait for the answer; a refusal raises `baresip.CallFailed` (or a subclass).
+
+        baresip-python 0.5.2a3 builds the `Call` (which subscribes to stack events) only when the task
+        awaiting the dial command resumes; a CALL_CLOSED dispatched before that (the simulator answers 404
+        to an unknown persona within half a millisecond) reaches no listener, the call stays OUTGOING and
+        `wait_established` ends in CallTimeout. Listening on the runtime from before the dial catches it.
+        """
+        import baresip
+
+        closed: dict[int, str] = {}
+
+        def listener(event: Any) -> None:
+            if event.event is baresip.Event.CALL_CLOSED:
+                closed[event.call] = event.text or ""
+
+        self.runtime.subscribe(listener)
+        try:
+            call = await self.ua.dial(uri)
+        finally:
+            self.runtime.unsubscribe(listener)
+        if call.handle in closed and call.state is baresip.CallState.OUTGOING:
+            raise baresip.CallFailed.from_close_reason(closed[call.handle])
         await call.wait_established(timeout_s)
         return call
 

@@ -182,3 +182,33 @@ def test_backend_responses_go_back_to_the_caller_without_our_via() -> None:
     back = [parse_message(d) for d, addr in transport.sent if addr == CALLER]
     assert [m.status for m in back] == [180] and len(back[0].vias()) == 1
     assert top_via(back[0]).branch == "z9hG4bKabc"
+
+
+def test_a_refusal_right_after_an_acked_one_is_a_new_transaction(fast_timers: None) -> None:
+    """never-home (480) then nobody-here (404) from the same caller socket, as in the SIP test: the second
+    INVITE is not taken for the first transaction, gets its own 100 + 404 at once, and no 480 is replayed."""
+    records: list[Any] = []
+    plans = {"never-home": Refuse("never-home", 480, "Temporarily Unavailable", ring_s=0.02, call_index=3)}
+
+    async def main() -> FakeTransport:
+        unknown = Refuse(None, 404, "Not Found")
+        front = SipFront(("127.0.0.1", 5090), BACKEND, lambda user: plans.get(user or "", unknown), records.append)
+        transport = FakeTransport()
+        front._transport = transport  # type: ignore[assignment]
+        front.port = 5090
+        front._datagram(invite(branch="z9hG4bKfirst", user="never-home"), CALLER)
+        await asyncio.sleep(0.05)
+        front._datagram(invite(branch="z9hG4bKfirst", method="ACK", user="never-home", to_tag=";tag=x"), CALLER)
+        await asyncio.sleep(0)
+        del transport.sent[:]
+        front._datagram(invite(branch="z9hG4bKsecond", user="nobody-here"), CALLER)
+        await asyncio.sleep(0)
+        front._datagram(invite(branch="z9hG4bKsecond", method="ACK", user="nobody-here", to_tag=";tag=y"), CALLER)
+        await asyncio.sleep(0.1)
+        return transport
+
+    transport = asyncio.run(main())
+    assert transport.statuses() == [100, 404]
+    final = parse_message(transport.sent[-1][0])
+    assert top_via(final).branch == "z9hG4bKsecond" and "nobody-here" in (final.get("to") or "")
+    assert [(r.persona_id, r.final_status) for r in records] == [("never-home", 480)]
