@@ -743,6 +743,68 @@ def normalised_xcorr(reference: npt.ArrayLike, recording: npt.ArrayLike) -> tupl
     return float(score[best]), best
 
 
+def _corr_at(x: npt.NDArray[np.float64], rec: npt.NDArray[np.float64], at: int) -> float:
+    got = rec[at : at + len(x)] if at >= 0 else rec[:0]
+    norm = float(np.linalg.norm(x) * np.linalg.norm(got)) if len(got) == len(x) else 0.0
+    return float(np.dot(x, got)) / norm if norm else 0.0
+
+
+@dataclass(frozen=True)
+class SpeechMatch:
+    corr: float  # energy-weighted mean of each voiced frame's correlation at its own alignment
+    frame_loss: float  # share of voiced 20 ms frames with no good match (correlation < FRAME_FOUND)
+    frames: int  # voiced frames compared
+    misses: tuple[tuple[float, float, int], ...] = ()  # (time s, correlation, rms) of each frame not found
+
+
+# A frame counts as arrived when it correlates >= 0.8 at its place. Codecs alone stay above that: the worst
+# seen is G.722's first loud frame after silence (0.875, its ADPCM step size still adapting); PCMU >= 0.99.
+FRAME_FOUND = 0.8
+
+
+def speech_intact(
+    reference: npt.ArrayLike, recording: npt.ArrayLike, rate_hz: int, *, slack_ms: int = 60
+) -> SpeechMatch:
+    """How intact `reference` arrived inside `recording`, tolerant of playout-time shifts only.
+
+    A jitter buffer may play a concealment frame when a packet is late and stay 20 ms behind from then on: no
+    audio is lost, but one correlation over the whole utterance drops to ~0.6. So each voiced 20 ms frame of
+    the reference is scored at the alignment of the 100 ms starting with it, searched within `slack_ms` of
+    where the previous frame was found, so the alignment follows shifts. Lost, garbled or missing frames still
+    score low, and count in `frame_loss`.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    rec = np.asarray(recording, dtype=np.float64)
+    _, lag = normalised_xcorr(ref, rec)
+    frame, slack = rate_hz // 50, slack_ms * rate_hz // 1000
+    block = 5 * frame  # 100 ms: long enough not to lock onto a neighbouring pitch period
+    scores: list[float] = []
+    weights: list[float] = []
+    misses: list[tuple[float, float, int]] = []
+    for start in range(0, len(ref) - frame + 1, frame):
+        one = ref[start : start + frame]
+        energy = float(np.dot(one, one))
+        if energy < frame * 300.0**2:
+            continue  # silence: nothing to find, and its position is unknowable
+        previous = lag
+        lo = max(0, lag + start - slack)
+        window = rec[lo : lag + start + block + slack]
+        if len(window) >= block and np.any(ref[start : start + block]):
+            block_corr, at = normalised_xcorr(ref[start : start + block], window)
+            if block_corr >= FRAME_FOUND:
+                lag = lo + at - start  # follow a playout shift
+        # the frame just before a shift still sits at the previous alignment
+        score = max(_corr_at(one, rec, previous + start), _corr_at(one, rec, lag + start))
+        if score < FRAME_FOUND:
+            misses.append((round(start / rate_hz, 2), round(score, 3), int(np.sqrt(energy / frame))))
+        scores.append(score)
+        weights.append(energy)
+    if not scores:
+        raise ValueError("expected a reference with speech in it")
+    corr = float(np.average(scores, weights=weights))
+    return SpeechMatch(corr, len(misses) / len(scores), len(scores), tuple(misses))
+
+
 # --- the robot's side of a test call (telephony's call API) ------------------------------------------------
 # telephony is imported inside these helpers so that the peers above work even while it is being changed.
 

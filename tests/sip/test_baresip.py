@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pytest
 
 from telephony import CallResult, SipWorkerPool
-from tests.sip.peers import Baresip, Sipp, normalised_xcorr, read_wav, receive_audio, send_audio, wait_idle
+from tests.sip.peers import Baresip, Sipp, read_wav, receive_audio, send_audio, speech_intact, wait_idle
 
 pytestmark = pytest.mark.sip
 
@@ -42,8 +42,8 @@ def test_baresip_hears_its_own_speech_through_the_sipp_echo(
     speech, _ = read_wav(customer_wav)
     time.sleep(1.0 + len(speech) / RATE_HZ + 1.0)  # lead silence + speech + echo delay
     phone.command("hangup")
-    corr, _ = normalised_xcorr(speech, heard_by(phone))
-    assert corr >= MIN_CORR
+    match = speech_intact(speech, heard_by(phone), RATE_HZ)
+    assert match.corr >= MIN_CORR and match.frame_loss < 0.01, match
     assert uas.wait(10.0) == 0, uas.diagnostics()
 
 
@@ -55,8 +55,8 @@ def test_baresip_hears_the_sipp_stream_until_sipp_hangs_up(
     phone.command("dial", uas.uri)
     assert uas.wait(15.0) == 0, uas.diagnostics()
     played, _ = read_wav(robot_wav)
-    corr, _ = normalised_xcorr(played[: 3 * RATE_HZ], heard_by(phone))
-    assert corr >= MIN_CORR
+    match = speech_intact(played[: 3 * RATE_HZ], heard_by(phone), RATE_HZ)
+    assert match.corr >= MIN_CORR and match.frame_loss < 0.01, match
 
 
 def test_robot_and_baresip_hear_each_other(
@@ -78,7 +78,7 @@ def test_robot_and_baresip_hear_each_other(
     result, heard, active = asyncio.run(scenario())
     assert (result.disposition, result.hangup_by) == ("answered", "local")
     assert active == 0
-    robot_heard, _ = normalised_xcorr(customer, heard)
-    assert robot_heard >= MIN_CORR
-    customer_heard, _ = normalised_xcorr(robot, heard_by(phone))
-    assert customer_heard >= MIN_CORR
+    robot_heard = speech_intact(customer, heard, RATE_HZ)
+    assert robot_heard.corr >= MIN_CORR and robot_heard.frame_loss < 0.01, robot_heard
+    customer_heard = speech_intact(robot, heard_by(phone), RATE_HZ)
+    assert customer_heard.corr >= MIN_CORR and customer_heard.frame_loss < 0.01, customer_heard

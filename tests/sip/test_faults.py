@@ -24,6 +24,7 @@ from tests.sip.peers import (
     read_wav,
     receive_audio,
     send_audio,
+    speech_intact,
     wait_idle,
 )
 
@@ -157,8 +158,8 @@ def test_robot_reports_a_remote_bye_while_it_is_talking(
     assert 2.5 <= result.duration_s <= 6.0
     assert active == 0
     reference, _ = read_wav(customer_wav)
-    corr, _ = normalised_xcorr(reference[RATE_HZ // 2 : 2 * RATE_HZ], heard)
-    assert corr >= 0.95, result.media
+    match = speech_intact(reference[RATE_HZ // 2 : 2 * RATE_HZ], heard, RATE_HZ)
+    assert match.corr >= 0.95 and match.frame_loss < 0.01, (match, result.media)
     assert_scenario_passed(uas)
 
 
@@ -200,6 +201,6 @@ def test_robot_hears_its_own_speech_from_the_echo(
     result, heard, active = asyncio.run(scenario())
     assert (result.disposition, result.hangup_by) == ("answered", "local")
     assert active == 0
-    corr, _ = normalised_xcorr(speech, heard)
-    assert corr >= 0.95
+    match = speech_intact(speech, heard, RATE_HZ)
+    assert match.corr >= 0.95 and match.frame_loss < 0.01, match
     assert_scenario_passed(uas)

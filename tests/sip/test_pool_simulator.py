@@ -2,7 +2,7 @@
 
 The simulator's persona speaks a real speech WAV as soon as it answers; the robot speaks another one at the
 same time. Each direction must arrive intact: normalised cross-correlation >= 0.95 against the source, and
-fewer than 1 % of its 20 ms frames lost or mangled.
+fewer than 1 % of its 20 ms frames lost or mangled (`speech_intact`: alignment follows jitter-buffer shifts).
 """
 
 from __future__ import annotations
@@ -18,30 +18,11 @@ from telephony import Call, CallResult, PoolConfig, SipWorkerPool
 from telephony.simulator import SimulatorProcess
 from telephony.simulator.timeline import CallResult as SimCall
 from tests.ports import free_port
-from tests.sip.peers import make_speech_wav, normalised_xcorr, read_wav, receive_audio, send_audio
+from tests.sip.peers import make_speech_wav, read_wav, receive_audio, send_audio, speech_intact
 
 pytestmark = pytest.mark.sip
 RATE_HZ = 8000
 CALLS = 8
-
-
-def frame_loss(
-    reference: npt.NDArray[np.int16], received: npt.NDArray[np.int16], lag: int, rate_hz: int = RATE_HZ
-) -> float:
-    """Share of the reference's voiced 20 ms frames that did not arrive as themselves at the aligned position."""
-    frame = rate_hz // 50
-    voiced = lost = 0
-    for start in range(0, len(reference) - frame + 1, frame):
-        ref = reference[start : start + frame].astype(np.float64)
-        if np.sqrt(np.mean(ref**2)) < 300:
-            continue  # silence: a lost frame of silence is inaudible and undetectable
-        got = received[lag + start : lag + start + frame].astype(np.float64)
-        voiced += 1
-        denominator = np.linalg.norm(ref) * np.linalg.norm(got)
-        if len(got) < frame or denominator == 0 or ref @ got / denominator < 0.8:
-            lost += 1
-    assert voiced > 50, "the reference must hold real speech"
-    return lost / voiced
 
 
 def write_personas(folder: Path, speech: Path) -> Path:
@@ -94,14 +75,14 @@ def test_eight_concurrent_calls_to_the_simulator_carry_speech_both_ways_intact(t
     assert len(sim_results) == CALLS
     for result, heard in outcomes:
         assert result.answered and result.disposition == "answered"
-        corr, lag = normalised_xcorr(customer, heard)
-        assert corr >= 0.95, f"customer -> robot correlation {corr:.3f} {result.media}"
-        assert frame_loss(customer, heard, lag) < 0.01
+        match = speech_intact(customer, heard, RATE_HZ)
+        assert match.corr >= 0.95 and match.frame_loss < 0.01, f"customer -> robot {match} {result.media}"
+        media = result.media
+        assert (media["rx_lost"] + media["jb_discarded"]) / media["rx_packets"] < 0.01, media
     for sim_call in sim_results:
         heard_by_customer, _ = read_wav(sim_call.heard_wav)
-        corr, lag = normalised_xcorr(robot, heard_by_customer)
-        assert corr >= 0.95, f"robot -> customer correlation {corr:.3f} in {sim_call.dir.name}"
-        assert frame_loss(robot, heard_by_customer, lag) < 0.01
+        match = speech_intact(robot, heard_by_customer, RATE_HZ)
+        assert match.corr >= 0.95 and match.frame_loss < 0.01, f"robot -> customer {match} in {sim_call.dir.name}"
 
 
 def test_a_16_khz_line_negotiates_g722_and_carries_wideband_speech(tmp_path: Path) -> None:
@@ -124,9 +105,9 @@ def test_a_16_khz_line_negotiates_g722_and_carries_wideband_speech(tmp_path: Pat
 
     (result, heard), (sim_call,) = asyncio.run(scenario())
     assert result.codec == "G722/16000", result.codec
-    corr, lag = normalised_xcorr(customer, heard)
-    assert corr >= 0.95 and frame_loss(customer, heard, lag, rate) < 0.01
+    match = speech_intact(customer, heard, rate)
+    assert match.corr >= 0.95 and match.frame_loss < 0.01, match
     heard_by_customer, sim_rate = read_wav(sim_call.heard_wav)
     assert sim_rate == rate
-    corr, lag = normalised_xcorr(robot, heard_by_customer)
-    assert corr >= 0.95 and frame_loss(robot, heard_by_customer, lag, rate) < 0.01
+    match = speech_intact(robot, heard_by_customer, rate)
+    assert match.corr >= 0.95 and match.frame_loss < 0.01, match

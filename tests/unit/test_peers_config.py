@@ -17,6 +17,7 @@ from tests.sip.peers import (
     render_baresip_account,
     render_baresip_config,
     render_kamailio_cfg,
+    speech_intact,
 )
 
 pytestmark = pytest.mark.unit
@@ -134,3 +135,39 @@ def test_xcorr_ignores_rounding_noise_in_silence() -> None:
 def test_xcorr_refuses_a_silent_reference() -> None:
     with pytest.raises(ValueError, match="non-silent"):
         normalised_xcorr(np.zeros(100), np.ones(1000))
+
+
+def _speechlike(seconds: float = 3.0, rate: int = 8000) -> np.ndarray:
+    """Noise under a syllable-rate envelope with pauses: voiced stretches that no shift can fake."""
+    rng = np.random.default_rng(7)
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = np.clip(np.sin(2 * np.pi * 3 * t), 0, None) ** 0.5 * 8000
+    return (rng.standard_normal(len(t)) * envelope).astype(np.int16)
+
+
+def test_speech_intact_scores_an_intact_copy_at_any_offset() -> None:
+    x = _speechlike()
+    match = speech_intact(x, np.concatenate([np.zeros(1234, np.int16), x]), 8000)
+    assert match.corr > 0.999 and match.frame_loss == 0.0 and match.frames > 50
+
+
+def test_speech_intact_follows_a_jitter_buffer_shift_that_breaks_one_correlation() -> None:
+    x = _speechlike()
+    cut = len(x) // 2 // 160 * 160
+    shifted = np.concatenate([x[:cut], x[cut - 160 : cut], x[cut:]])  # one concealment frame played
+    assert normalised_xcorr(x, shifted)[0] < 0.8
+    match = speech_intact(x, shifted, 8000)
+    assert match.corr > 0.99 and match.frame_loss == 0.0
+
+
+def test_speech_intact_counts_lost_frames_and_fails_noise() -> None:
+    x = _speechlike()
+    lossy = x.copy()
+    voiced = [k for k in range(len(x) // 160) if np.abs(x[k * 160 : k * 160 + 160]).mean() > 2000]
+    for k in voiced[5:50:9]:
+        lossy[k * 160 : k * 160 + 160] = 0
+    match = speech_intact(x, lossy, 8000)
+    assert len(match.misses) == 5
+    assert match.frame_loss > 0.01
+    noisy = (x + np.random.default_rng(1).normal(0, 6000, len(x))).astype(np.int16)
+    assert speech_intact(x, noisy, 8000).corr < 0.95
