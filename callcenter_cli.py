@@ -67,3 +67,38 @@ def bench_media(
     from bench.media import run
 
     typer.echo(json.dumps(asyncio.run(run(legs, seconds))))
+
+
+@bench_app.command("asr")
+def bench_asr(
+    dataset: Annotated[Path | None, typer.Option(help="folder of *.wav with same-name *.txt references")] = None,
+    model: Annotated[str, typer.Option(help="tiny.en (English) or base (multilingual)")] = "tiny.en",
+    language: Annotated[str, typer.Option(help="language of the campaign: en or zh")] = "en",
+    end_silence_ms: Annotated[int, typer.Option(help="silence that ends a customer's turn")] = 300,
+) -> None:
+    """Streaming recognition: end of speech to final text (with and without speculative decoding), WER, CPU."""
+    import json
+
+    from asr.models import ModelName
+    from bench.asr import run
+
+    if model not in ("tiny.en", "base"):
+        raise typer.BadParameter(f"expected tiny.en or base, got {model}", param_hint="--model")
+    name: ModelName = "tiny.en" if model == "tiny.en" else "base"
+    typer.echo(json.dumps(run(dataset, name, language, end_silence_ms)))
+
+
+@bench_app.command("tts")
+def bench_tts(
+    engine: Annotated[list[str] | None, typer.Option(help="piper and/or espeak-ng (default: both)")] = None,
+    rate: Annotated[int, typer.Option(help="line sample rate: 8000 or 16000")] = 8000,
+    repeats: Annotated[int, typer.Option(help="renders of each line")] = 3,
+) -> None:
+    """Speech synthesis: time to first 20 ms frame, CPU per audio second, frames late in real-time playout."""
+    import asyncio
+    import json
+
+    from bench.tts import run
+
+    engines = tuple(engine) if engine else ("piper", "espeak-ng")
+    typer.echo(json.dumps(asyncio.run(run(engines, rate, repeats))))
