@@ -287,7 +287,6 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
                 "ev": "ended",
                 "call_id": self.call_id,
                 "sip_status": 200 if self.answered_at is not None else sip_status,
-                "last_status": sip_status,
                 "reason": self.local_cause or reason,
                 "answered": self.answered_at is not None,
                 "local_cause": self.local_cause,
@@ -476,7 +475,7 @@ class Worker:
             call.local_cause = "error"
             self.emit(
                 {
-                    "ev": "ended", "call_id": call_id, "sip_status": 0, "last_status": 0,
+                    "ev": "ended", "call_id": call_id, "sip_status": 0,
                     "reason": f"error: {exc.reason}", "answered": False, "local_cause": "error",
                     "remote_responded": False, "duration_s": 0.0, "setup_s": 0.0,
                 }

@@ -280,3 +280,16 @@ def test_early_media_flows_before_the_answer(early_media_uri: str) -> None:
             assert (await call.hangup()).disposition == Disposition.ANSWERED
 
     asyncio.run(scenario())
+
+
+def test_a_uri_the_stack_rejects_ends_the_call_as_failed_without_touching_the_network() -> None:
+    async def scenario() -> None:
+        async with SipWorkerPool(pool_config()) as pool:
+            call = await pool.place_call("sip:@@not a uri")
+            result = await call.wait_ended(timeout_s=5.0)
+            assert (result.disposition, result.answered) == (Disposition.FAILED, False)
+            assert result.reason.startswith("error:")
+            assert pool.active_calls() == 0
+            assert not await call.wait_answered()
+
+    asyncio.run(scenario())
