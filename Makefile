@@ -8,7 +8,7 @@ STAMPS := .stamps
 DEB_PACKAGES := sip-tester baresip-core kamailio sox libsox-fmt-base espeak-ng tcpdump iproute2 procps
 PYTEST_ARGS ?=
 
-.PHONY: install deps-debian venv lint typecheck test test-unit test-sip bench-media demo clean
+.PHONY: install deps-debian venv lint typecheck test test-unit test-sip bench-media bench-asr bench-tts clean
 
 install: deps-debian venv
 
@@ -48,6 +48,12 @@ test-sip: install
 
 bench-media: install
 	$(VENV)/bin/callcenter bench media --legs 40 --seconds 20
+
+bench-asr: install
+	$(VENV)/bin/callcenter bench asr
+
+bench-tts: install
+	$(VENV)/bin/callcenter bench tts
 
 clean:
 	rm -rf $(VENV) $(STAMPS) .pytest_cache .mypy_cache .ruff_cache *.egg-info
