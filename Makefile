@@ -5,12 +5,14 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
-DEB_PACKAGES := sip-tester baresip-core kamailio sox libsox-fmt-base espeak-ng tcpdump iproute2 procps
+# asterisk-core-sounds-en-wav: a real recorded voice (CC-BY-SA-3.0) that stands in for an agent in voice tests
+DEB_PACKAGES := sip-tester baresip-core kamailio sox libsox-fmt-base espeak-ng tcpdump iproute2 procps \
+	asterisk-core-sounds-en-wav
 PYTEST_ARGS ?=
 
-.PHONY: install deps-debian venv lint typecheck test test-unit test-sip bench-media bench-asr bench-tts clean
+.PHONY: install deps-debian venv speech-venvs lint typecheck test test-unit test-sip bench-media bench-asr bench-tts clean
 
-install: deps-debian venv
+install: deps-debian venv speech-venvs
 
 # apt only when something is missing, so repeated runs stay offline and fast.
 deps-debian:
@@ -27,6 +29,25 @@ $(STAMPS)/venv: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	# resemblyzer drags in the PyPI `typing` backport, which shadows the standard library's
+	$(PY) -m pip uninstall -q -y typing
+	@touch $@
+
+# Engines whose dependencies clash with the main environment run as servers in venvs of their own.
+VENV_COQUI := .venv-coqui
+speech-venvs: $(STAMPS)/venv-coqui
+
+# coqui-tts loads only local weights (none ship in any package); torchaudio 2.11's compiled parts are
+# CUDA-linked and break the CPU torch, so they are moved aside and torchaudio runs in pure-Python mode.
+$(STAMPS)/venv-coqui:
+	@mkdir -p $(STAMPS)
+	test -x $(VENV_COQUI)/bin/python || $(PYTHON) -m venv $(VENV_COQUI)
+	$(VENV_COQUI)/bin/pip install -q torch==2.13.0
+	$(VENV_COQUI)/bin/pip install -q coqui-tts==0.28.0 six torchcodec==0.13.0
+	$(VENV_COQUI)/bin/pip install -q --no-deps torchaudio==2.11.0
+	sp=$$($(VENV_COQUI)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	  mkdir -p $(VENV_COQUI)/torchaudio-cuda-libs; \
+	  if ls $$sp/torchaudio/lib/*.so >/dev/null 2>&1; then mv $$sp/torchaudio/lib/*.so $(VENV_COQUI)/torchaudio-cuda-libs/; fi
 	@touch $@
 
 lint: venv

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 app = typer.Typer(help="AI outbound call center with human takeover.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks: each prints one JSON object.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+voice_app = typer.Typer(help="Agents' voice profiles: enrollment and match reports.", no_args_is_help=True)
+app.add_typer(voice_app, name="voice")
+
+
+def _print_or_fail(run: Callable[[], dict[str, Any]]) -> None:
+    """Print a command's result as JSON; a user error (bad input, unknown agent) exits 1 with its message."""
+    import json
+
+    from tts.enroll import EnrollmentError
+
+    try:
+        typer.echo(json.dumps(run()))
+    except (EnrollmentError, FileNotFoundError, LookupError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.callback()
@@ -102,3 +118,34 @@ def bench_tts(
 
     engines = tuple(engine) if engine else ("piper", "espeak-ng")
     typer.echo(json.dumps(asyncio.run(run(engines, rate, repeats))))
+
+
+@voice_app.command("enroll")
+def voice_enroll(
+    agent: Annotated[str, typer.Option(help="agent ID")],
+    dir: Annotated[Path, typer.Option(help="folder of the agent's WAV recordings and script")],
+) -> None:
+    """Validate an agent's recordings (rate, clipping, level, noise, duration, coverage) and store the profile."""
+    from tts.cli import enroll_cmd
+
+    _print_or_fail(lambda: enroll_cmd(agent, dir))
+
+
+@voice_app.command("report")
+def voice_report(agent: Annotated[str, typer.Option(help="agent ID")]) -> None:
+    """Coverage and voice-match scores per script line; lines that would fall back to a stock voice."""
+    from tts.cli import report_cmd
+
+    _print_or_fail(lambda: report_cmd(agent))
+
+
+@app.command("say")
+def say(
+    text: Annotated[str, typer.Argument(help="what to say")],
+    out: Annotated[Path, typer.Argument(help="WAV file to write")],
+    voice: Annotated[str, typer.Option(help="agent ID whose voice profile speaks")],
+) -> None:
+    """Render text in an agent's voice (recordings first, then clone, then stock voice) into a WAV."""
+    from tts.cli import say_cmd
+
+    _print_or_fail(lambda: say_cmd(voice, text, out))
