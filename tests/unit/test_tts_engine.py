@@ -145,6 +145,7 @@ def test_cancel_wakes_a_consumer_waiting_on_a_slow_clause_and_aclose_waits_for_t
         stream = engine.stream("Slow clause.", 8000)
         waiter = asyncio.create_task(stream.__anext__())
         await wait_until(lambda: len(synth.started) == 1)
+        await asyncio.sleep(0.01)  # let the consumer park inside __anext__, waiting on the clause
         stream.cancel()
         with pytest.raises(StopAsyncIteration):
             await asyncio.wait_for(waiter, 0.05)  # the model is still busy; the consumer is not
