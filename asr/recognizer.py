@@ -46,7 +46,7 @@ class RecognizerConfig:
     speculative: bool = True
     partials: bool = False  # each partial pays a full Whisper pass: off by default
     partial_interval_ms: int = 1000
-    max_pending_events: int = 64  # unread events beyond this: the oldest is dropped (the consumer stalled)
+    max_pending_events: int = 64  # unread events beyond this: the oldest non-final one is dropped (consumer stalled)
 
     def __post_init__(self) -> None:
         if self.tail_ms > self.endpoint.pause_ms:
@@ -150,10 +150,15 @@ class StreamingRecognizer:
             self._events.pop()  # partials: latest only
         self._events.append(event)
         if len(self._events) > self.config.max_pending_events:
-            self._events.popleft()
-            self.dropped_events += 1
-            log.warning("asr event queue overflow; oldest event dropped", extra={"dropped": self.dropped_events})
+            self._drop_least_valuable()
         self._wake.set()
+
+    def _drop_least_valuable(self) -> None:
+        """The consumer stalled: lose the oldest partial or onset first, a final transcript only as a last resort."""
+        victim = next((e for e in self._events if not isinstance(e, Final)), self._events[0])
+        self._events.remove(victim)
+        self.dropped_events += 1
+        log.warning("asr event queue overflow; oldest event dropped", extra={"dropped": self.dropped_events})
 
     # -- endpointer events --
 

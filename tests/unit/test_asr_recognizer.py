@@ -161,3 +161,10 @@ def test_frames_after_end_input_are_refused() -> None:
         pool.close()
 
     asyncio.run(main())
+
+
+def test_a_stalled_consumer_loses_onsets_before_any_final_transcript() -> None:
+    script: list[ScriptLine] = [(0.5, 1.0, "one"), (1.8, 2.3, "two"), (3.1, 3.6, "three"), (4.4, 4.9, "four")]
+    events, _ = recognize(script, 6.0, RecognizerConfig(max_pending_events=5), pace_s=0.002)
+    assert texts(events) == ["one", "two", "three", "four"]
+    assert sum(isinstance(e, SpeechStarted) for e in events) < 4, "the queue must have overflowed"
