@@ -1,10 +1,13 @@
-"""Streaming resampling to the line rate and cutting into 20 ms frames.
+"""Streaming resampling to the line rate and cutting into 20 ms frames; WAV files and one-shot resampling.
 
 Both classes keep state across the clauses of one utterance, so clause boundaries add neither a filter
 transient nor a padded half-frame: only the very end of an utterance is flushed and padded.
 """
 
 from __future__ import annotations
+
+import wave
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -77,3 +80,28 @@ class Framer:
         pad = (-self.buffered_samples) % self.frame_len
         if pad:
             self.push(np.zeros(pad, dtype=np.int16))
+
+
+def read_wav(path: Path) -> tuple[FloatPcm, int]:
+    """16-bit mono PCM WAV -> float samples in [-1, 1) and the rate (other formats raise ValueError)."""
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2 or w.getnchannels() != 1:
+            raise ValueError(
+                f"{path.name}: expected 16-bit mono, got {8 * w.getsampwidth()}-bit, {w.getnchannels()} channels"
+            )
+        rate, data = w.getframerate(), w.readframes(w.getnframes())
+    return (np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0).astype(np.float32), rate
+
+
+def write_wav(path: Path, pcm: IntPcm, rate_hz: int) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(pcm.astype("<i2").tobytes())
+
+
+def resample(x: FloatPcm, from_hz: int, to_hz: int) -> FloatPcm:
+    if from_hz == to_hz:
+        return x
+    return np.asarray(soxr.resample(x, from_hz, to_hz), dtype=np.float32)

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from tts.audio import FloatPcm
+from tts.audio import FloatPcm, read_wav, resample
 from tts.splice import active_rms_db, slug
-from tts.voice_profile import DEFAULT_SCRIPT, MANIFEST, MANIFEST_VERSION, Script, read_wav, resample
+from tts.voice_profile import DEFAULT_SCRIPT, MANIFEST, MANIFEST_VERSION, Script
 
 ACCEPTED_RATES_HZ = (8000, 16000)
 

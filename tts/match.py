@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tts.audio import FloatPcm, IntPcm, int16_to_float
+from tts.audio import FloatPcm, IntPcm, int16_to_float, resample
 from tts.engine import RenderInfo, TtsEngine, VoiceSource
-from tts.voice_profile import Script, ScriptLine, VoiceProfile, resample
+from tts.voice_profile import Script, ScriptLine, VoiceProfile
 
 Embedding = npt.NDArray[np.float32]
 ENCODER_RATE_HZ = 16000

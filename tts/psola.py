@@ -61,7 +61,7 @@ def change_gender(x: FloatPcm, rate_hz: int, params: PsolaParams) -> FloatPcm:
 
 def long_term_spectrum(x: FloatPcm, rate_hz: int) -> FloatPcm:
     """Mean power spectrum at phone rate (`_EQ_FFT // 2 + 1` bins, 0-4 kHz)."""
-    from tts.voice_profile import resample
+    from tts.audio import resample
 
     y = resample(np.asarray(x, dtype=np.float32), rate_hz, PHONE_RATE_HZ)
     hop = _EQ_FFT // 2

@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
+from tts.audio import write_wav
 from tts.engine import ClauseEngine, RenderInfo, TtsEngine
 from tts.match import render
 from tts.psola import PsolaParams, PsolaSynthesizer, long_term_spectrum, psola_available
-from tts.voice_profile import VoiceProfile, VoiceProfileEngine, write_wav
+from tts.voice_profile import VoiceProfile, VoiceProfileEngine
 
 
 def stock_engine(profile: VoiceProfile, *, psola: bool = True) -> ClauseEngine:

@@ -18,17 +18,15 @@ import asyncio
 import dataclasses
 import json
 import re
-import wave
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soxr  # type: ignore[import-untyped]  # soxr 1.x ships no type information
 
 from telephony.frames import SUPPORTED_RATES_HZ
-from tts.audio import FloatPcm, IntPcm, float_to_int16
+from tts.audio import FloatPcm, IntPcm, float_to_int16, read_wav, resample
 from tts.engine import RenderInfo, TtsEngine, TtsStream, VoiceSource
 from tts.splice import (
     DAYS,
@@ -191,34 +189,6 @@ def _tokens_or_none(kind: str, value: str) -> list[str] | None:
         return slot_tokens(kind, value)
     except ValueError:
         return None
-
-
-# ---- WAV files ----
-
-
-def read_wav(path: Path) -> tuple[FloatPcm, int]:
-    """16-bit mono PCM WAV -> float samples in [-1, 1) and the rate (other formats raise ValueError)."""
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise ValueError(
-                f"{path.name}: expected 16-bit mono, got {8 * w.getsampwidth()}-bit, {w.getnchannels()} channels"
-            )
-        rate, data = w.getframerate(), w.readframes(w.getnframes())
-    return (np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0).astype(np.float32), rate
-
-
-def write_wav(path: Path, pcm: IntPcm, rate_hz: int) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate_hz)
-        w.writeframes(pcm.astype("<i2").tobytes())
-
-
-def resample(x: FloatPcm, from_hz: int, to_hz: int) -> FloatPcm:
-    if from_hz == to_hz:
-        return x
-    return np.asarray(soxr.resample(x, from_hz, to_hz), dtype=np.float32)
 
 
 # ---- the profile on disk ----

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tts.audio import FloatPcm, int16_to_float
+from tts.audio import FloatPcm, int16_to_float, read_wav, write_wav
 from tts.engine import ClauseEngine, TtsEngine
 from tts.enroll import enroll
 from tts.match import PhoneBandEmbedder, cosine, render, voice_report
 from tts.piper_engine import PiperSynthesizer
 from tts.psola import PsolaParams, PsolaSynthesizer, long_term_spectrum, psola_available
 from tts.splice import DAYS, prepare_piece
-from tts.voice_profile import VoiceProfile, VoiceProfileEngine, read_wav, write_wav
+from tts.voice_profile import VoiceProfile, VoiceProfileEngine
 
 pytestmark = pytest.mark.models
 
