@@ -16,14 +16,14 @@ app.add_typer(voice_app, name="voice")
 
 
 def _print_or_fail(run: Callable[[], dict[str, Any]]) -> None:
-    """Print a command's result as JSON; a user error (bad input, unknown agent) exits 1 with its message."""
+    """Print a command's result as JSON; a user error (bad input or options, unknown agent) exits 1 with its message."""
     import json
 
     from tts.enroll import EnrollmentError
 
     try:
         typer.echo(json.dumps(run()))
-    except (EnrollmentError, FileNotFoundError, LookupError) as exc:
+    except (EnrollmentError, FileNotFoundError, LookupError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
 
@@ -139,13 +139,29 @@ def voice_report(agent: Annotated[str, typer.Option(help="agent ID")]) -> None:
     _print_or_fail(lambda: report_cmd(agent))
 
 
+@voice_app.command("prerender")
+def voice_prerender(
+    agent: Annotated[str, typer.Option(help="agent ID")],
+    rate: Annotated[int, typer.Option(help="line sample rate: 8000 or 16000")] = 8000,
+    clone_model: Annotated[Path | None, typer.Option(help="coqui checkpoint for the cloned voice")] = None,
+    clone_config: Annotated[Path | None, typer.Option(help="its config.json")] = None,
+) -> None:
+    """Render every fixed script line into the agent's phrase cache before a campaign (a second run renders
+    nothing); prints rendered, cached and seconds."""
+    from tts.cli import prerender_cmd
+
+    _print_or_fail(lambda: prerender_cmd(agent, rate, clone_model, clone_config))
+
+
 @app.command("say")
 def say(
     text: Annotated[str, typer.Argument(help="what to say")],
     out: Annotated[Path, typer.Argument(help="WAV file to write")],
     voice: Annotated[str, typer.Option(help="agent ID whose voice profile speaks")],
+    clone_model: Annotated[Path | None, typer.Option(help="coqui checkpoint for the cloned voice")] = None,
+    clone_config: Annotated[Path | None, typer.Option(help="its config.json")] = None,
 ) -> None:
     """Render text in an agent's voice (recordings first, then clone, then stock voice) into a WAV."""
     from tts.cli import say_cmd
 
-    _print_or_fail(lambda: say_cmd(voice, text, out))
+    _print_or_fail(lambda: say_cmd(voice, text, out, clone_model, clone_config))

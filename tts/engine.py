@@ -72,6 +72,23 @@ class PcmSource(Protocol):
     async def aclose(self) -> None: ...
 
 
+class MemorySource:
+    """A `PcmSource` over an utterance already in memory (a cached phrase, spliced recordings): one chunk."""
+
+    def __init__(self, pcm: IntPcm) -> None:
+        self._pcm: IntPcm | None = pcm
+
+    async def next_chunk(self) -> IntPcm | None:
+        pcm, self._pcm = self._pcm, None
+        return pcm
+
+    def cancel(self) -> None:
+        self._pcm = None
+
+    async def aclose(self) -> None:
+        self.cancel()
+
+
 class TtsStream:
     """One utterance as 20 ms frames (`seq` from 1); the last frame is padded with silence."""
 

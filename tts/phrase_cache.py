@@ -16,30 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from tts.audio import IntPcm
-from tts.engine import RenderInfo, TtsEngine, TtsStream
+from tts.engine import MemorySource, RenderInfo, TtsEngine, TtsStream
 
 
 def cache_key(engine: str, version: str, sample_rate_hz: int, text: str) -> str:
     """A stable file-name-safe key; the text is hashed, so it never appears in a file name."""
     raw = json.dumps([engine, version, sample_rate_hz, " ".join(text.split())], ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class _ReplaySource:
-    """A `PcmSource` over PCM already in memory (the whole utterance in one chunk)."""
-
-    def __init__(self, pcm: IntPcm) -> None:
-        self._pcm: IntPcm | None = pcm
-
-    async def next_chunk(self) -> IntPcm | None:
-        pcm, self._pcm = self._pcm, None
-        return pcm
-
-    def cancel(self) -> None:
-        self._pcm = None
-
-    async def aclose(self) -> None:
-        self.cancel()
 
 
 class PhraseCache:
@@ -100,7 +83,7 @@ class CachedEngine:
         if entry is None:
             return self.inner.stream(text, sample_rate_hz)
         pcm, info = entry
-        return TtsStream(_ReplaySource(pcm), sample_rate_hz, dataclasses.replace(info, cached=True))
+        return TtsStream(MemorySource(pcm), sample_rate_hz, dataclasses.replace(info, cached=True))
 
     async def prerender(self, texts: Iterable[str], sample_rate_hz: int) -> int:
         """Before a campaign: load every line from disk or render it; returns how many were rendered.

@@ -27,7 +27,7 @@ import numpy as np
 
 from telephony.frames import SUPPORTED_RATES_HZ
 from tts.audio import FloatPcm, IntPcm, float_to_int16, read_wav, resample
-from tts.engine import RenderInfo, TtsEngine, TtsStream, VoiceSource
+from tts.engine import MemorySource, RenderInfo, TtsEngine, TtsStream, VoiceSource
 from tts.splice import (
     DAYS,
     MONTHS,
@@ -245,23 +245,6 @@ class VoiceProfile:
 # ---- the engine ----
 
 
-class _OnceSource:
-    """A `PcmSource` over one utterance already in memory."""
-
-    def __init__(self, pcm: IntPcm) -> None:
-        self._pcm: IntPcm | None = pcm
-
-    async def next_chunk(self) -> IntPcm | None:
-        pcm, self._pcm = self._pcm, None
-        return pcm
-
-    def cancel(self) -> None:
-        self._pcm = None
-
-    async def aclose(self) -> None:
-        self.cancel()
-
-
 class VoiceProfileEngine:
     """Speaks as one agent: recordings first, then the clone hook, then the stock voice."""
 
@@ -296,7 +279,7 @@ class VoiceProfileEngine:
         source, keys = self.select(text)
         if keys is not None:
             info = RenderInfo(engine="recordings", voice=self.profile.agent, source="recording")
-            return TtsStream(_OnceSource(self.profile.render(keys, sample_rate_hz)), sample_rate_hz, info)
+            return TtsStream(MemorySource(self.profile.render(keys, sample_rate_hz)), sample_rate_hz, info)
         inner = self.clone if source == "clone" else self.stock
         assert inner is not None
         stream = inner.stream(text, sample_rate_hz)
