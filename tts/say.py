@@ -8,13 +8,21 @@ from pathlib import Path
 
 from tts.audio import write_wav
 from tts.engine import ClauseEngine, RenderInfo, TtsEngine
+from tts.fallback import FallbackEngine
 from tts.match import render
 from tts.psola import PsolaParams, PsolaSynthesizer, long_term_spectrum, psola_available
 from tts.voice_profile import VoiceProfile, VoiceProfileEngine
 
 
-def stock_engine(profile: VoiceProfile, *, psola: bool = True) -> ClauseEngine:
-    """Piper joe, PSOLA-shifted toward the agent when praat-parselmouth is installed (blocks ≈2 s)."""
+def stock_engine(profile: VoiceProfile, *, psola: bool = True) -> TtsEngine:
+    """Piper joe, PSOLA-shifted toward the agent when praat-parselmouth is installed (blocks ≈2 s); espeak-ng
+    speaks instead if Piper cannot load or fails before its first frame."""
+    from tts.espeak_engine import load_espeak_engine
+
+    return FallbackEngine.load([("piper", lambda: _piper(profile, psola)), ("espeak-ng", load_espeak_engine)])
+
+
+def _piper(profile: VoiceProfile, psola: bool) -> ClauseEngine:
     from tts.piper_engine import PiperSynthesizer
 
     piper = PiperSynthesizer.load()

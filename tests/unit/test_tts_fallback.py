@@ -124,3 +124,19 @@ def test_cancel_before_the_first_frame_ends_the_stream_without_falling_back() ->
 def test_a_bad_rate_is_not_a_reason_to_fall_back() -> None:
     with pytest.raises(ValueError, match="expected a sample rate"):
         FallbackEngine([RefusingEngine()]).stream("Hello.", 44100)
+
+
+def test_the_stock_voice_falls_back_to_espeak_when_piper_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tts.espeak_engine
+    import tts.say
+
+    def broken_piper(profile: object, psola: bool) -> None:
+        raise FileNotFoundError("piper voice model missing")
+
+    sentinel = object()
+    monkeypatch.setattr(tts.say, "_piper", broken_piper)
+    monkeypatch.setattr(tts.espeak_engine, "load_espeak_engine", lambda: sentinel)
+    engine = tts.say.stock_engine(object())  # type: ignore[arg-type]  # the profile is only passed to _piper
+    assert isinstance(engine, tts.say.FallbackEngine)
+    assert engine.engines == [sentinel]
+    assert [name for name, _ in engine.skipped] == ["piper"]
