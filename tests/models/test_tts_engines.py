@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from asr.corpus import word_error_rate
 from telephony.frames import AudioFrame
 from tts.engine import ClauseEngine, TtsStream
 from tts.espeak_engine import espeak_available, load_espeak_engine
@@ -19,7 +20,8 @@ from tts.piper_engine import load_piper_engine
 pytestmark = pytest.mark.models
 
 SENTENCE = "Hi, this is Sarah from Acme Solar. Would Tuesday at three p.m. work for you?"
-KEY_WORDS = ("sarah", "solar", "tuesday", "work")
+# What a listener writes down, as Whisper writes it (digits for numbers): the reference for the word error rate.
+HEARD = "Hi, this is Sarah from Acme Solar. Would Tuesday at 3 p.m. work for you?"
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -90,6 +92,7 @@ def test_piper_is_intelligible_to_whisper() -> None:
     pcm8k = np.concatenate([f.samples for f in frames]).astype(np.float32) / 32768
     model = whisper.WhisperModel(str(models.get_model_path()), compute_type="int8", cpu_threads=2)
     segments, _ = model.transcribe(soxr.resample(pcm8k, 8000, 16000), language="en", beam_size=1)
-    transcript = " ".join(s.text for s in segments).lower()
-    missing = [w for w in KEY_WORDS if w not in transcript]
-    assert not missing, f"missing {missing} in the transcript"
+    transcript = " ".join(s.text for s in segments)
+    # Piper samples its durations and noise (VITS), so one word is now and then misheard: judge the sentence
+    # by its word error rate (<= 2 of 15 words), not by every key word. espeak-ng's version scores far worse.
+    assert word_error_rate(HEARD, transcript) <= 2 / 15, transcript

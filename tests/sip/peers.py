@@ -793,8 +793,12 @@ def speech_intact(
             block_corr, at = normalised_xcorr(ref[start : start + block], window)
             if block_corr >= FRAME_FOUND:
                 lag = lo + at - start  # follow a playout shift
-        # the frame just before a shift still sits at the previous alignment
-        score = max(_corr_at(one, rec, previous + start), _corr_at(one, rec, lag + start))
+        # The frame just before a shift still sits at the previous alignment; a jitter buffer shifts by whole
+        # frames, which also covers the last frames of an utterance, where the block above is cut short.
+        candidates = (lag, previous, previous + frame, previous - frame)
+        score, best = max((_corr_at(one, rec, c + start), c) for c in candidates)
+        if score >= FRAME_FOUND:
+            lag = best
         if score < FRAME_FOUND:
             misses.append((round(start / rate_hz, 2), round(score, 3), int(np.sqrt(energy / frame))))
         scores.append(score)

@@ -48,14 +48,23 @@ async def one_call(
     # when its media is up, which can be a frame after our first RTP packet
     lead = np.zeros(rate_hz // 2, dtype=np.int16)
     heard, _ = await asyncio.gather(
-        receive_audio(call, 7.0), send_audio(call, np.concatenate([lead, robot_says]), rate_hz)
+        receive_audio(call, 13.0), send_audio(call, np.concatenate([lead, robot_says]), rate_hz)
     )
     return await call.hangup(), heard
 
 
 def test_eight_concurrent_calls_to_the_simulator_carry_speech_both_ways_intact(tmp_path: Path) -> None:
-    customer_wav = make_speech_wav(tmp_path / "customer.wav", "Hello? Yes, this is John speaking. Who is calling?")
-    robot_wav = make_speech_wav(tmp_path / "robot.wav", "Good morning John, I am calling about your energy contract.")
+    # ~8 s each: a loss rate under 1 % needs a few hundred voiced frames to be measured at all
+    customer_wav = make_speech_wav(
+        tmp_path / "customer.wav",
+        "Hello? Yes, this is John speaking. Who is calling, please? "
+        "I already have a contract with another company, and I am quite happy with it, thank you.",
+    )
+    robot_wav = make_speech_wav(
+        tmp_path / "robot.wav",
+        "Good morning John, I am calling about your energy contract. "
+        "We can lower your monthly bill by about twenty percent, with no change to your supply.",
+    )
     customer, _ = read_wav(customer_wav)
     robot, _ = read_wav(robot_wav)
     personas = write_personas(tmp_path, customer_wav)
@@ -88,8 +97,12 @@ def test_eight_concurrent_calls_to_the_simulator_carry_speech_both_ways_intact(t
 def test_a_16_khz_line_negotiates_g722_and_carries_wideband_speech(tmp_path: Path) -> None:
     """The simulator at 16 kHz offers G.722 only; our preference list puts it first at any line rate."""
     rate = 16000
-    customer_wav = make_speech_wav(tmp_path / "c16.wav", "Hello, who is this please?", rate_hz=rate)
-    robot_wav = make_speech_wav(tmp_path / "r16.wav", "Good afternoon, this is the energy team.", rate_hz=rate)
+    customer_wav = make_speech_wav(
+        tmp_path / "c16.wav", "Hello, who is this please? I only have a minute before my next meeting.", rate_hz=rate
+    )
+    robot_wav = make_speech_wav(
+        tmp_path / "r16.wav", "Good afternoon, this is the energy team, calling about your new tariff.", rate_hz=rate
+    )
     customer, robot = read_wav(customer_wav)[0], read_wav(robot_wav)[0]
     personas = write_personas(tmp_path, customer_wav)
     cfg = PoolConfig(max_calls=1, sample_rate_hz=rate, sip_port=0, rtp_port=free_port(span=40))

@@ -171,3 +171,12 @@ def test_speech_intact_counts_lost_frames_and_fails_noise() -> None:
     assert match.frame_loss > 0.01
     noisy = (x + np.random.default_rng(1).normal(0, 6000, len(x))).astype(np.int16)
     assert speech_intact(x, noisy, 8000).corr < 0.95
+
+
+def test_speech_intact_follows_a_shift_in_the_last_frames_of_an_utterance() -> None:
+    x = _speechlike(2.0)
+    voiced = [k for k in range(len(x) // 160) if np.abs(x[k * 160 : k * 160 + 160]).mean() > 2000]
+    cut = (voiced[-2]) * 160  # a concealment frame just before the last two voiced frames
+    shifted = np.concatenate([x[:cut], x[cut - 160 : cut], x[cut:]])
+    match = speech_intact(x, shifted, 8000)
+    assert match.frame_loss == 0.0, match.misses
