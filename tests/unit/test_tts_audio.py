@@ -78,7 +78,7 @@ def test_float_to_int16_clips_overshoot() -> None:
         ("Hi, this is Sarah. Do you have a minute?", ["Hi,", "this is Sarah.", "Do you have a minute?"]),
         ("Would three p.m. work? Dr. Smith agreed.", ["Would three p.m. work?", "Dr. Smith agreed."]),
         ("It costs 1,000 dollars; or 3.5 a month!", ["It costs 1,000 dollars;", "or 3.5 a month!"]),
-        ("您好，请问您现在方便吗？", ["您好，", "请问您现在方便吗？"]),  # noqa: RUF001  full-width marks are the point
+        ("您好，请问您现在方便吗？", ["您好，", "请问您现在方便吗？"]),
         ("  ...  ", []),
         ("", []),
     ],

