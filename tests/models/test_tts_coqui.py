@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
+from tests.models.tts_checks import assert_cancel_stops_the_stream, assert_whole_frames, voiced_share
 from tts.coqui_engine import (
     CoquiEngine,
     CoquiModelError,
@@ -80,28 +80,15 @@ def engine(tiny_model: CoquiOptions) -> Iterator[CoquiEngine]:
 def test_tiny_vits_renders_non_silent_20ms_frames_offline(engine: CoquiEngine, rate_hz: int) -> None:
     stream = engine.stream(SENTENCE, rate_hz)
     frames = run(lambda: _drain(stream))
-    assert {len(f.pcm) for f in frames} == {rate_hz // 25}  # 320 B at 8 kHz, 640 B at 16 kHz
-    assert [f.seq for f in frames] == list(range(1, len(frames) + 1))
+    assert_whole_frames(frames, rate_hz)
     assert len(frames) > 25  # more than half a second for 13 words, even from random weights
-    pcm = np.concatenate([f.samples for f in frames]).astype(np.float64) / 32768
-    rms_per_frame = np.sqrt(np.mean(pcm.reshape(len(frames), -1) ** 2, axis=1))
-    assert np.mean(rms_per_frame > 0.01) > 0.5  # noise from random weights, but not silence
+    assert voiced_share(frames) > 0.5  # noise from random weights, but not silence
     assert stream.info.engine == "coqui" and engine.synth.model == "Vits"
     assert engine.synth.native_rate_hz == 22050
 
 
 def test_cancel_mid_utterance_stops_the_stream(engine: CoquiEngine) -> None:
-    async def scenario() -> None:
-        stream = engine.stream(SENTENCE + " " + SENTENCE, 8000)
-        for _ in range(10):
-            await stream.__anext__()
-        stream.cancel()
-        with pytest.raises(StopAsyncIteration):
-            await stream.__anext__()
-        await asyncio.wait_for(stream.aclose(), 30.0)
-        assert stream.frames_out == 10
-
-    run(scenario)
+    assert_cancel_stops_the_stream(engine, SENTENCE + " " + SENTENCE, close_timeout_s=30.0, timeout_s=120.0)
 
 
 def test_spoken_text_never_reaches_the_server_log(engine: CoquiEngine) -> None:

@@ -3,17 +3,21 @@
 Latency is measured and reported (`record_property`), never asserted: timing belongs in `bench/tts.py`.
 """
 
-import asyncio
-import time
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 
 from asr.corpus import word_error_rate
-from telephony.frames import AudioFrame
-from tts.engine import ClauseEngine, TtsStream
+from tests.models.tts_checks import (
+    assert_cancel_stops_the_stream,
+    assert_whole_frames,
+    pcm_of,
+    run,
+    timed_drain,
+    voiced_share,
+)
+from tts.engine import ClauseEngine
 from tts.espeak_engine import espeak_available, load_espeak_engine
 from tts.piper_engine import load_piper_engine
 
@@ -22,10 +26,6 @@ pytestmark = pytest.mark.models
 SENTENCE = "Hi, this is Sarah from Acme Solar. Would Tuesday at three p.m. work for you?"
 # What a listener writes down, as Whisper writes it (digits for numbers): the reference for the word error rate.
 HEARD = "Hi, this is Sarah from Acme Solar. Would Tuesday at 3 p.m. work for you?"
-
-
-def run(scenario: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(scenario(), 60.0))
 
 
 @pytest.fixture(scope="module", params=["piper", "espeak-ng"])
@@ -38,17 +38,6 @@ def engine(request: pytest.FixtureRequest) -> Iterator[ClauseEngine]:
     loaded.close()
 
 
-async def timed_drain(stream: TtsStream) -> tuple[list[AudioFrame], float]:
-    start = time.monotonic()
-    first_s = -1.0
-    frames = []
-    async for frame in stream:
-        if first_s < 0:
-            first_s = time.monotonic() - start
-        frames.append(frame)
-    return frames, first_s
-
-
 @pytest.mark.parametrize("rate_hz", [8000, 16000])
 def test_renders_non_silent_20ms_frames_of_plausible_length(
     engine: ClauseEngine, rate_hz: int, record_property: Callable[[str, object], None]
@@ -56,29 +45,17 @@ def test_renders_non_silent_20ms_frames_of_plausible_length(
     stream = engine.stream(SENTENCE, rate_hz)
     frames, first_s = run(lambda: timed_drain(stream))
     record_property("first_frame_ms", round(first_s * 1000, 1))
-    assert {len(f.pcm) for f in frames} == {rate_hz // 25}  # 320 B at 8 kHz, 640 B at 16 kHz
-    assert [f.seq for f in frames] == list(range(1, len(frames) + 1))
+    assert_whole_frames(frames, rate_hz)
     duration_s = len(frames) * 0.020
     assert 2.5 < duration_s < 9.0  # 14 words at a calm pace: 3-6 s
-    pcm = np.concatenate([f.samples for f in frames]).astype(np.float64) / 32768
-    rms_per_frame = np.sqrt(np.mean(pcm.reshape(len(frames), -1) ** 2, axis=1))
-    assert np.mean(rms_per_frame > 0.01) > 0.5  # mostly speech, not silence
+    assert voiced_share(frames) > 0.5  # mostly speech, not silence
+    pcm = pcm_of(frames)
     assert np.max(np.abs(pcm)) < 0.999  # headroom kept: no clipping
     assert stream.info.engine == engine.synth.engine and stream.info.source == "stock"
 
 
 def test_cancel_mid_utterance_stops_the_stream(engine: ClauseEngine) -> None:
-    async def scenario() -> None:
-        stream = engine.stream(SENTENCE + " " + SENTENCE, 8000)
-        for _ in range(10):
-            await stream.__anext__()
-        stream.cancel()
-        with pytest.raises(StopAsyncIteration):
-            await stream.__anext__()
-        await asyncio.wait_for(stream.aclose(), 5.0)
-        assert stream.frames_out == 10
-
-    run(scenario)
+    assert_cancel_stops_the_stream(engine, SENTENCE + " " + SENTENCE, close_timeout_s=5.0, timeout_s=60.0)
 
 
 def test_piper_is_intelligible_to_whisper() -> None:
