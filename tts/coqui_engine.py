@@ -1,8 +1,9 @@
 """coqui-tts (VITS, or XTTS for cloned voices) from local weights, in a speech-server process of its own.
 
 coqui-tts needs torch and transformers (≈1.8 GB, pinned to versions that clash with the rest of the project),
-so it lives in its own virtual environment (`.venv-coqui`, see docs/tts.md) and runs as `tts/coqui_server.py`,
-a child process that speaks length-prefixed messages on its stdin/stdout (the protocol is described there).
+so it lives in its own virtual environment (`.venv-coqui`, see docs/tts.md) and runs as
+`tts/servers/coqui_server.py`, a child process that speaks `tts/servers/wire.py`'s length-prefixed messages on
+its stdin/stdout (the protocol is described in the server).
 This module is the `Synthesizer` on this side of the pipe: one request per clause, float PCM back at the
 model's rate; `ClauseEngine` resamples it to 8/16 kHz, cuts 20 ms frames and cancels within one frame.
 
@@ -13,10 +14,7 @@ Spoken text goes to the server on stdin, never on a command line or into a log.
 from __future__ import annotations
 
 import collections
-import json
 import os
-import select
-import struct
 import subprocess
 import threading
 import time
@@ -29,12 +27,12 @@ import numpy as np
 
 from tts.audio import FloatPcm
 from tts.engine import ClauseEngine
+from tts.servers import wire
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVER_SCRIPT = Path(__file__).resolve().parent / "coqui_server.py"
+SERVER_SCRIPT = Path(__file__).resolve().parent / "servers" / "coqui_server.py"
 DEFAULT_PYTHON = REPO_ROOT / ".venv-coqui" / "bin" / "python"
 PYTHON_ENV = "CALLCENTER_COQUI_PYTHON"  # overrides DEFAULT_PYTHON
-_LENGTH = struct.Struct(">I")
 MAX_REPLY_BYTES = 64 * 1024 * 1024  # ≈12 min of float32 audio at 22.05 kHz: far beyond any clause
 STDERR_TAIL_LINES = 20
 
@@ -77,7 +75,7 @@ class CoquiOptions:
     env: Mapping[str, str] = field(default_factory=dict)
 
     def command(self) -> list[str]:
-        # -I: neither tts/ nor user site-packages are importable there, so the server sees only its own venv.
+        # -I: neither the project nor user site-packages are importable there, so the server sees only its own venv.
         paths = ["--model-path", str(self.model_path), "--config-path", str(self.config_path)]
         server = [str(self.python), "-I", str(self.server_script), *paths, "--threads", str(self.threads)]
         return [*self.command_prefix, *server]
@@ -90,39 +88,6 @@ class CoquiOptions:
     def request_extras(self) -> dict[str, str]:
         extras = {"speaker": self.speaker, "language": self.language, "speaker_wav": self.speaker_wav}
         return {key: str(value) for key, value in extras.items() if value is not None}
-
-
-class _Pipe:
-    """Reads whole messages from the server's stdout with a deadline (select on the fd, no reader thread)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._fd = stream.fileno()
-
-    def read_exact(self, size: int, deadline: float) -> bytes:
-        chunks: list[bytes] = []
-        remaining = size
-        while remaining:
-            timeout_s = deadline - time.monotonic()
-            if timeout_s <= 0 or not select.select([self._fd], [], [], timeout_s)[0]:
-                raise TimeoutError("coqui server did not answer in time")
-            chunk = os.read(self._fd, min(remaining, 1 << 20))
-            if not chunk:
-                raise EOFError("coqui server closed its output")
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
-
-    def read_message(self, deadline: float) -> bytes:
-        (size,) = _LENGTH.unpack(self.read_exact(_LENGTH.size, deadline))
-        if size > MAX_REPLY_BYTES:
-            raise ValueError(f"expected a reply of at most {MAX_REPLY_BYTES} bytes, got {size}")
-        return self.read_exact(size, deadline)
-
-    def read_json(self, deadline: float) -> dict[str, Any]:
-        reply = json.loads(self.read_message(deadline))
-        if not isinstance(reply, dict):
-            raise ValueError(f"expected a JSON object from the coqui server, got {type(reply).__name__}")
-        return reply
 
 
 def _keep_tail(stream: IO[bytes], tail: collections.deque[str]) -> None:
@@ -142,7 +107,7 @@ class CoquiSynthesizer:
         self.native_rate_hz = native_rate_hz
         self.model = ""
         self._process = process
-        self._pipe = _Pipe(_stdout(process))
+        self._pipe = wire.PipeReader(_stdout(process), "coqui server")
         self._lock = threading.Lock()
         self._next_id = 0
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
@@ -205,9 +170,7 @@ class CoquiSynthesizer:
         stdin = self._process.stdin
         if stdin is None or stdin.closed:
             raise BrokenPipeError("coqui server is closed")
-        payload = json.dumps(request).encode()
-        stdin.write(_LENGTH.pack(len(payload)) + payload)
-        stdin.flush()
+        wire.write_json(stdin, request)
         deadline = time.monotonic() + self.options.clause_timeout_s
         header = self._pipe.read_json(deadline)
         if header.get("id") != request["id"]:
@@ -216,7 +179,7 @@ class CoquiSynthesizer:
             raise RuntimeError(f"coqui server could not render a clause: {header['error']}")
         if int(header["sample_rate_hz"]) != self.native_rate_hz:
             raise ValueError(f"expected audio at {self.native_rate_hz} Hz, got {header['sample_rate_hz']} Hz")
-        pcm = np.frombuffer(self._pipe.read_message(deadline), dtype="<f4")
+        pcm = np.frombuffer(self._pipe.read_message(deadline, MAX_REPLY_BYTES), dtype="<f4")
         if len(pcm) != int(header["samples"]):
             raise ValueError(f"expected {header['samples']} samples, got {len(pcm)}")
         return pcm.astype(np.float32)

