@@ -87,10 +87,15 @@ def bench_media(
 
 @bench_app.command("asr")
 def bench_asr(
-    dataset: Annotated[Path | None, typer.Option(help="folder of *.wav with same-name *.txt references")] = None,
+    dataset: Annotated[
+        str, typer.Option(help="moonshine, asterisk, or a folder of *.wav with same-name *.txt references")
+    ] = "moonshine",
     model: Annotated[str, typer.Option(help="tiny.en (English) or base (multilingual)")] = "tiny.en",
     language: Annotated[str, typer.Option(help="language of the campaign: en or zh")] = "en",
     end_silence_ms: Annotated[int, typer.Option(help="silence that ends a customer's turn")] = 300,
+    limit: Annotated[int | None, typer.Option(help="use this many items, evenly spaced")] = None,
+    codec: Annotated[str, typer.Option(help="pcmu (G.711 µ-law round trip, as on a phone line) or none")] = "pcmu",
+    compare: Annotated[bool, typer.Option(help="also run without speculative decoding")] = True,
 ) -> None:
     """Streaming recognition: end of speech to final text (with and without speculative decoding), WER, CPU."""
     import json
@@ -101,7 +106,7 @@ def bench_asr(
     if model not in ("tiny.en", "base"):
         raise typer.BadParameter(f"expected tiny.en or base, got {model}", param_hint="--model")
     name: ModelName = "tiny.en" if model == "tiny.en" else "base"
-    typer.echo(json.dumps(run(dataset, name, language, end_silence_ms)))
+    typer.echo(json.dumps(run(dataset, name, language, end_silence_ms, limit=limit, codec=codec, compare=compare)))
 
 
 @bench_app.command("tts")

@@ -3,13 +3,16 @@ published texts they read (Dickens, *A Tale of Two Cities*; Beckett, *Worstward 
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
-import re
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from asr.textnorm import normalize_en
 
 TWO_CITIES_TEXT = (
     "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "
@@ -45,6 +48,48 @@ def recordings() -> list[Recording]:
     ]
 
 
+ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en")
+ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+
+
+def asterisk_prompts(min_s: float = 1.5, max_s: float = 3.5) -> list[Recording]:
+    """Telephone-band speech with references: the Asterisk prompts (Debian `asterisk-core-sounds-en-wav`),
+    one professional voice recorded at 8 kHz for phone lines, read from their published transcript file.
+
+    Entries that are not speech ("[beep]", the silence/ files) and files outside [min_s, max_s] are left out.
+    """
+    if not ASTERISK_TRANSCRIPTS.exists():
+        raise FileNotFoundError(f"expected {ASTERISK_TRANSCRIPTS} (apt install asterisk-core-sounds-en-wav), got none")
+    out = []
+    with gzip.open(ASTERISK_TRANSCRIPTS, "rt", encoding="utf-8") as f:
+        for line in f:
+            key, sep, text = line.partition(":")
+            text = text.strip()
+            if line.startswith(";") or not sep or not text or text.startswith("[") or key.startswith("silence/"):
+                continue
+            path = ASTERISK_SOUNDS / f"{key}.wav"
+            if path.exists() and min_s <= _duration_s(path) <= max_s:
+                out.append(Recording(key.replace("/", "_"), path, text))
+    return out
+
+
+def _duration_s(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        return float(w.getnframes() / w.getframerate())
+
+
+def mulaw_roundtrip(samples: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+    """What a G.711 µ-law (PCMU) line does to 16-bit speech: encode to 8 bits per sample and decode again."""
+    bias, clip = 0x84, 32635
+    x = samples.astype(np.int32)
+    magnitude = np.minimum(np.abs(x), clip) + bias
+    exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 7, 0, 7)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    decoded = (((mantissa << 3) + bias) << exponent) - bias
+    out: npt.NDArray[np.int16] = np.where(x < 0, -decoded, decoded).astype(np.int16)
+    return out
+
+
 def load_pcm16(path: Path, rate_hz: int) -> npt.NDArray[np.int16]:
     """Decode and resample (libav, via faster-whisper) to mono int16 at `rate_hz`."""
     from faster_whisper import decode_audio  # type: ignore[import-untyped]  # untyped package
@@ -54,8 +99,8 @@ def load_pcm16(path: Path, rate_hz: int) -> npt.NDArray[np.int16]:
 
 
 def normalize(text: str) -> str:
-    """Lower case, letters, digits and apostrophes only, single spaces."""
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split())
+    """The English WER normalisation (numbers, symbols and contractions spelled out): see `asr.textnorm`."""
+    return normalize_en(text)
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

@@ -1,8 +1,10 @@
 """`callcenter bench asr`: stream real speech through the recognizer in real time and measure it.
 
-Each item (a `*.wav` with a same-name `*.txt` in `dataset_dir`, or by default the English recordings in the
-`moonshine-voice` package) is resampled to 8 kHz, padded with 1 s of silence at both ends and pushed as 20 ms
-frames on an absolute clock, so the recognizer's own endpointer cuts it into utterances. Reported:
+Each item is resampled to 8 kHz, passed through a G.711 µ-law round trip (what a PCMU line does to it; off with
+`codec="none"`), padded with silence and pushed as 20 ms frames on an absolute clock, so the recognizer's own
+endpointer cuts it into utterances. Datasets: a folder of `*.wav` with same-name `*.txt` references, or by name
+`moonshine` (read English prose in the `moonshine-voice` package) or `asterisk` (telephone prompts recorded at
+8 kHz, 1.5 to 3.5 s each, with their published transcripts). Reported:
 
 - `final_latency_ms` p50/p95: wall time from the end of speech (the endpointer's `end_s`, pushed at
   `start + end_s`) to the Final event, with and without speculative decoding;
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from asr.corpus import Recording, load_pcm16, recordings, word_error_rate
+from asr.corpus import Recording, asterisk_prompts, load_pcm16, mulaw_roundtrip, recordings, word_error_rate
 from asr.events import Final
 from asr.models import ModelName, WhisperTranscriber, load_model
 from asr.pool import InferencePool
@@ -32,6 +34,7 @@ from telephony.frames import FRAME_MS, split_frames
 
 RATE_HZ = 8000
 PAD_S = 1.0
+DATASETS = ("moonshine", "asterisk")
 
 
 class TimedTranscriber:
@@ -64,18 +67,34 @@ class ModeResult:
     audio_s: float = 0.0
 
 
-def dataset(dataset_dir: Path | None) -> list[Recording]:
-    if dataset_dir is None:
+def dataset(name_or_dir: str | Path | None, limit: int | None = None) -> list[Recording]:
+    """The items of a named dataset or a folder; `limit` keeps that many, evenly spaced (deterministic)."""
+    items = _all_items(name_or_dir)
+    if limit is not None and limit < len(items):
+        items = [items[round(i * len(items) / limit)] for i in range(limit)]
+    return items
+
+
+def _all_items(name_or_dir: str | Path | None) -> list[Recording]:
+    if name_or_dir in (None, "moonshine"):
         return recordings()
+    if name_or_dir == "asterisk":
+        return asterisk_prompts()
+    dataset_dir = Path(name_or_dir)
     items = [Recording(p.stem, p, p.with_suffix(".txt").read_text().strip()) for p in sorted(dataset_dir.glob("*.wav"))]
     if not items:
         raise FileNotFoundError(f"expected *.wav with same-name *.txt in {dataset_dir}, got none")
     return items
 
 
-async def _stream_one(pool: InferencePool, item: Recording, config: RecognizerConfig, result: ModeResult) -> None:
+async def _stream_one(
+    pool: InferencePool, item: Recording, config: RecognizerConfig, result: ModeResult, codec: str
+) -> None:
     pad = np.zeros(int(PAD_S * RATE_HZ), np.int16)
-    frames = split_frames(np.concatenate([pad, load_pcm16(item.path, RATE_HZ), pad]), RATE_HZ)
+    speech = load_pcm16(item.path, RATE_HZ)
+    if codec == "pcmu":
+        speech = mulaw_roundtrip(speech)
+    frames = split_frames(np.concatenate([pad, speech, pad]), RATE_HZ)
     rec = StreamingRecognizer(pool, config=config)
     start = time.monotonic()
 
@@ -99,11 +118,11 @@ async def _stream_one(pool: InferencePool, item: Recording, config: RecognizerCo
     result.audio_s += len(frames) * FRAME_MS / 1000
 
 
-def _run_mode(pool: InferencePool, items: list[Recording], config: RecognizerConfig) -> ModeResult:
+def _run_mode(pool: InferencePool, items: list[Recording], config: RecognizerConfig, codec: str) -> ModeResult:
     result = ModeResult()
     cpu0 = time.process_time()
     for item in items:
-        asyncio.run(_stream_one(pool, item, config, result))
+        asyncio.run(_stream_one(pool, item, config, result, codec))
     result.cpu_s = time.process_time() - cpu0
     return result
 
@@ -124,22 +143,29 @@ def _summary(r: ModeResult, items: list[Recording], decodes: int) -> dict[str, A
 
 
 def run(
-    dataset_dir: Path | None = None,
+    dataset_dir: str | Path | None = None,
     model: ModelName = "tiny.en",
     language: str = "en",
     end_silence_ms: int = 300,
     cpu_threads: int = 2,
+    *,
+    limit: int | None = None,
+    codec: str = "pcmu",
+    compare: bool = True,
 ) -> dict[str, Any]:
-    """Stream every item twice (speculative decoding on, then off); return one JSON-able dict."""
-    items = dataset(dataset_dir)
+    """Stream every item with speculative decoding (and again without it if `compare`); one JSON-able dict."""
+    if codec not in ("pcmu", "none"):
+        raise ValueError(f"expected codec pcmu or none, got {codec}")
+    items = dataset(dataset_dir, limit)
     timed = TimedTranscriber(WhisperTranscriber(load_model(model, cpu_threads=cpu_threads), language))
     pool = InferencePool(timed)
-    out: dict[str, Any] = {"items": len(items), "model": model, "end_silence_ms": end_silence_ms}
+    out: dict[str, Any] = {"items": len(items), "model": model, "end_silence_ms": end_silence_ms, "codec": codec}
+    modes = (("speculative", True), ("no_speculative", False)) if compare else (("speculative", True),)
     try:
-        for name, speculative in (("speculative", True), ("no_speculative", False)):
+        for name, speculative in modes:
             n0 = len(timed.decode_s)
             config = RecognizerConfig(endpoint=EndpointConfig(end_silence_ms=end_silence_ms), speculative=speculative)
-            result = _run_mode(pool, items, config)
+            result = _run_mode(pool, items, config, codec)
             out[name] = _summary(result, items, len(timed.decode_s) - n0)
     finally:
         pool.close()
