@@ -55,6 +55,30 @@ class Expect(StrEnum):
     TIME = "time"  # a date/time relative to the lead's local time
 
 
+# The customer intents every language knows (scripts may add their own). `ask_question`: a question about the
+# product or company, answered from the FAQ; `unsure`: "maybe", "我考虑一下".
+BUILTIN_INTENTS = (
+    "yes",
+    "no",
+    "interested",
+    "not_interested",
+    "busy_now",
+    "already_have_one",
+    "too_expensive",
+    "who_are_you",
+    "how_got_number",
+    "remove_me",
+    "are_you_robot",
+    "call_me_later",
+    "wrong_person",
+    "want_human",
+    "repeat_please",
+    "ask_price",
+    "ask_question",
+    "unsure",
+    "goodbye",
+)
+
 # The objections every script must answer (intent names shared by both languages).
 REQUIRED_OBJECTIONS = (
     "busy_now",
