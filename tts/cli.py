@@ -44,7 +44,7 @@ def enroll_cmd(agent: str, dir: Path) -> dict[str, Any]:  # `dir`: the CLI optio
 def report_cmd(agent: str) -> dict[str, Any]:
     """`voice report --agent ID`: coverage, per-line source and match score, lines on the stock voice."""
     profile = load_profile(agent)
-    texts = [example_text(line, profile.script.first_names) for line in profile.script.lines]
+    texts = [example_text(line, profile.script.first_names, profile.script.language) for line in profile.script.lines]
     engine = agent_engine(profile, texts)
     try:
         return voice_report(profile, engine, PhoneBandEmbedder()).to_dict()

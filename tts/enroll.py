@@ -1,9 +1,10 @@
 """Enrollment: check an agent's WAV folder and turn it into a voice profile (`tts.voice_profile`).
 
 The folder holds one WAV per recording key, named `<key>.wav` (`splice.slug` of the phrase:
-`your-appointment-is-on.wav`, `3.wav`, `p-m.wav`, `tuesday.wav`), optional free speech under `reference/`
-for the match score, and optionally `script.yaml` (`lines: {id: text}`, `first_names: [...]`); without
-one, `DEFAULT_SCRIPT` applies. Every problem is collected and reported at once, each naming its file.
+`your-appointment-is-on.wav`, `3.wav`, `p-m.wav`, `tuesday.wav`; in Mandarin `您的预约在.wav`, `三.wav`,
+`下午.wav`, `星期.wav`), optional free speech under `reference/` for the match score, and optionally
+`script.yaml` (`lines: {id: text}`, `first_names: [...]`, `language: en | zh`); without one, `DEFAULT_SCRIPT`
+applies. Every problem is collected and reported at once, each naming its file.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tts.splice import active_rms_db, slug
 from tts.voice_profile import DEFAULT_SCRIPT, MANIFEST, MANIFEST_VERSION, Script
 
 ACCEPTED_RATES_HZ = (8000, 16000)
+_KEY_RULE = "lower case, '-' between English words, no punctuation or spaces"
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def validate_dir(
     problems = []
     for path in sorted(wav_dir.glob("*.wav")):
         if slug(path.stem) != path.stem:
-            problems.append(Problem(path.name, f"expected a name like '{slug(path.stem)}.wav' (lower case, '-')"))
+            problems.append(Problem(path.name, f"expected a name like '{slug(path.stem)}.wav' (its key: {_KEY_RULE})"))
         problems += [Problem(path.name, m) for m in check_wav(path, limits)]
     for path in sorted((wav_dir / "reference").glob("*.wav")):
         problems += [Problem(f"reference/{path.name}", m) for m in check_wav(path, limits, reference=True)]
@@ -139,7 +141,7 @@ def enroll(
 ) -> Path:
     """Validate `wav_dir` and write the profile to `profiles_root/agent` (replacing an older one)."""
     if slug(agent) != agent:
-        raise ValueError(f"expected an agent id like {slug(agent)!r} (lower case, digits, '-'), got {agent!r}")
+        raise ValueError(f"expected an agent id like {slug(agent)!r} ({_KEY_RULE}), got {agent!r}")
     script = load_script(wav_dir)
     problems = validate_dir(wav_dir, script, limits, require_all=require_all)
     if problems:
@@ -150,7 +152,7 @@ def enroll(
     manifest = _copy_recordings(wav_dir, staging)
     manifest.update(agent=agent, version=MANIFEST_VERSION, script=script.to_dict())
     manifest["median_f0_hz"] = _median_f0(staging, manifest["references"] or list(manifest["recordings"]))
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)  # the profile appears whole or not at all
     return target

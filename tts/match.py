@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tts import splice_zh
 from tts.audio import FloatPcm, IntPcm, int16_to_float, resample
 from tts.engine import RenderInfo, TtsEngine, VoiceSource
 from tts.voice_profile import Script, ScriptLine, VoiceProfile
@@ -68,11 +69,12 @@ def cosine(a: Embedding, b: Embedding) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def example_text(line: ScriptLine, first_names: tuple[str, ...] = ()) -> str:
-    """The line with each slot filled by an example value."""
+def example_text(line: ScriptLine, first_names: tuple[str, ...] = (), language: str = "en") -> str:
+    """The line with each slot filled by an example value of the script's language."""
+    examples = splice_zh.EXAMPLE_VALUES if language == "zh" else EXAMPLE_VALUES
     text = line.text
     for kind in line.slots:
-        value = first_names[0] if kind == "first_name" and first_names else EXAMPLE_VALUES.get(kind, "Sarah")
+        value = first_names[0] if kind == "first_name" and first_names else examples.get(kind, "Sarah")
         text = text.replace(f"{{{kind}}}", value, 1)
     return text
 
@@ -135,7 +137,7 @@ def _score_line(
     line: ScriptLine, script: Script, engine: TtsEngine, embedder: PhoneBandEmbedder, ref: Embedding, rate_hz: int
 ) -> LineScore:
     try:
-        pcm, info = asyncio.run(render(engine, example_text(line, script.first_names), rate_hz))
+        pcm, info = asyncio.run(render(engine, example_text(line, script.first_names, script.language), rate_hz))
     except LookupError:  # no recording and no clone or stock voice configured: it would need the stock voice
         return LineScore(line.line_id, "stock", None)
     return LineScore(line.line_id, info.source, cosine(embedder.embed(int16_to_float(pcm), rate_hz), ref))

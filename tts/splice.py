@@ -2,7 +2,8 @@
 
 Slot rules follow Asterisk's SayNumber / SayDate / SayTime: a value is spoken as a sequence of vocabulary
 tokens, each one recording ("120 dollars" -> "1" "hundred" "20" "dollars"; "3 pm" -> "3" "p-m"). A token is
-the file stem of its recording (`3.wav`, `p-m.wav`, `tuesday.wav`, `14th.wav`).
+the file stem of its recording (`3.wav`, `p-m.wav`, `tuesday.wav`, `14th.wav`). Mandarin rules
+(`language="zh"`: "下午3点" -> "下午" "三" "点") live in `tts.splice_zh`.
 
 Audio: every piece is trimmed of its leading and trailing silence, brought to one active-speech level
 (gated RMS, a cheap stand-in for LUFS), and joined with short equal-gain crossfades, so a join is never a
@@ -11,11 +12,14 @@ step: each output sample near a join is a weighted mean of neighbouring samples 
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 
+from tts import splice_zh
 from tts.audio import FloatPcm
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -25,6 +29,7 @@ MONTHS = (
 )  # fmt: skip
 RELATIVE_DAYS = ("today", "tomorrow")
 SLOT_KINDS = ("day", "date", "time", "number", "amount", "digits", "first_name")
+LANGUAGES = ("en", "zh")
 
 DEFAULT_CROSSFADE_MS = 8.0
 DEFAULT_GAP_MS = 40.0
@@ -35,9 +40,24 @@ _TRIM_BELOW_PEAK_DB = 40.0
 _TRIM_MARGIN_MS = 15.0
 
 
+_CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"  # ling (U+3007) and the unified ideographs
+_KEY_PART = re.compile(f"[a-z0-9]+|[{_CJK}]+")
+MAX_KEY_BYTES = 240  # a file name is at most 255 bytes; 80 Chinese characters take 240
+
+
 def slug(text: str) -> str:
-    """The recording key of a phrase: lower case, words joined by '-' ("p.m." -> "p-m")."""
-    return "-".join(re.findall(r"[a-z0-9']+", text.lower().replace("'", "")))
+    """The recording key of a phrase, also its file stem: lower case, English words joined by '-' ("p.m." ->
+    "p-m"); Chinese characters kept and punctuation and spaces dropped ("您好，请稍等。" -> "您好请稍等",
+    "3月14日" -> "3月14日"). Full-width forms count as their ASCII ones. A key over `MAX_KEY_BYTES` of UTF-8
+    is cut and ends in a hash of the whole, so it stays a valid file name and unique."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("'", "").replace("\u2019", "")
+    key = ""
+    for part in _KEY_PART.findall(text):
+        key += f"-{part}" if key and key[-1].isascii() and part.isascii() else part
+    if len(key.encode()) <= MAX_KEY_BYTES:
+        return key
+    head = key.encode()[: MAX_KEY_BYTES - 11].decode(errors="ignore").rstrip("-")
+    return head + ("-" if head[-1].isascii() else "") + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 # ---- numbers, amounts, times, dates (Asterisk SayNumber rules) ----
@@ -120,9 +140,15 @@ def date_tokens(text: str) -> list[str]:
     raise ValueError(f"expected a date like 'March 14' or a day name, got {text!r}")
 
 
-def slot_tokens(kind: str, value: str) -> list[str]:
-    """The vocabulary tokens that speak `value` as a slot of `kind`."""
+def slot_tokens(kind: str, value: str, language: str = "en") -> list[str]:
+    """The vocabulary tokens that speak `value` as a slot of `kind` in `language` ("en" or "zh")."""
     value = value.strip()
+    if kind == "first_name":
+        return [slug(value)]
+    if language == "zh":
+        return splice_zh.slot_tokens(kind, value)
+    if language != "en":
+        raise ValueError(f"expected a language in {LANGUAGES}, got {language!r}")
     if kind in ("day", "date"):
         return date_tokens(value)
     if kind == "time":
@@ -133,8 +159,6 @@ def slot_tokens(kind: str, value: str) -> list[str]:
         return number_tokens(int(value.replace(",", "")))
     if kind == "digits":
         return [ch for ch in value if ch.isdigit()]
-    if kind == "first_name":
-        return [slug(value)]
     raise ValueError(f"expected a slot kind in {SLOT_KINDS}, got {kind!r}")
 
 

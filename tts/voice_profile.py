@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 
 from telephony.frames import SUPPORTED_RATES_HZ
+from tts import splice_zh
 from tts.audio import FloatPcm, IntPcm, float_to_int16, read_wav, resample
 from tts.engine import MemorySource, RenderInfo, TtsEngine, TtsStream, VoiceSource
 from tts.splice import (
     DAYS,
+    LANGUAGES,
     MONTHS,
     RELATIVE_DAYS,
     SLOT_KINDS,
@@ -73,17 +75,24 @@ class ScriptLine:
 class Script:
     lines: tuple[ScriptLine, ...]
     first_names: tuple[str, ...] = ()
+    language: str = "en"  # "zh": Mandarin slot rules and vocabulary (`tts.splice_zh`), no spaces between words
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"expected a script language in {LANGUAGES}, got {self.language!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Script:
-        """`{"lines": {id: text, ...}, "first_names": [...]}` (the YAML/JSON form)."""
+        """`{"lines": {id: text, ...}, "first_names": [...], "language": "en" | "zh"}` (the YAML/JSON form;
+        without "language", English)."""
         lines = tuple(ScriptLine(str(k), str(v)) for k, v in dict(data.get("lines", {})).items())
         if not lines:
             raise ValueError("expected a script with at least one line under 'lines'")
-        return cls(lines, tuple(str(n) for n in data.get("first_names", ())))
+        return cls(lines, tuple(str(n) for n in data.get("first_names", ())), str(data.get("language", "en")))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lines": {ln.line_id: ln.text for ln in self.lines}, "first_names": list(self.first_names)}
+        return {"lines": {ln.line_id: ln.text for ln in self.lines}, "first_names": list(self.first_names),
+                "language": self.language}  # fmt: skip
 
     def required_keys(self) -> dict[str, str]:
         """Every recording key the script needs -> what it is for (used in error messages)."""
@@ -94,13 +103,18 @@ class Script:
             for part in line.fixed_parts:
                 needed.setdefault(slug(part), f"part of line {line.line_id!r}")
             for kind in line.slots:
-                for token in vocabulary(kind, self.first_names):
+                for token in vocabulary(kind, self.first_names, self.language):
                     needed.setdefault(token, f"{kind} vocabulary")
         return needed
 
 
-def vocabulary(kind: str, first_names: Sequence[str] = ()) -> list[str]:
-    """The tokens that any value of a slot kind may need (Asterisk-style digits, days, months...)."""
+def vocabulary(kind: str, first_names: Sequence[str] = (), language: str = "en") -> list[str]:
+    """The tokens that any value of a slot kind may need: Asterisk-style digits, days, months... in English;
+    零 一…九 两 十 百 千 万, 点 半 分, 月 号 星期, 元 块 角 毛 分... in Mandarin (`tts.splice_zh.vocabulary`)."""
+    if kind == "first_name":
+        return [slug(name) for name in first_names]
+    if language == "zh":
+        return splice_zh.vocabulary(kind)
     cardinals = [str(n) for n in range(21)] + [str(n) for n in range(30, 100, 10)]
     if kind in ("day", "date"):
         extra = [*MONTHS, *(ordinal_tokens(n)[0] for n in [*range(1, 21), 30])] if kind == "date" else []
@@ -131,25 +145,60 @@ DEFAULT_SCRIPT = Script.from_dict(
 )
 
 # ---- text -> which recordings to splice ----
+#
+# A slot line is matched as a sequence of segments: fixed parts (a pattern that also takes the punctuation and
+# spaces around them) and slots. A slot's value is whatever span the slot rules can say, tried shortest first
+# with backtracking, so adjacent slots need no separator ("您的预约在{day}{time}。" against
+# "您的预约在星期二下午三点。"). English fixed words must be separated by non-word characters; Mandarin has no
+# spaces, so there any character may follow any other.
+
+_SEPARATOR = {"en": r"\W+", "zh": r"\W*"}
+_MAX_VALUE_CHARS = 64  # longer than any value the slot rules accept ("5月14日（周二）下午3点05分", "$1,250.05")
 
 
-def _line_pattern(line: ScriptLine) -> re.Pattern[str]:
-    parts: list[str] = []
-    for i, piece in enumerate(_SLOT.split(line.text)):
-        if i % 2:
-            parts.append(rf"(?P<s{len(parts)}>.+?)")
-        elif slug(piece):
-            parts.append(r"\W+".join(re.escape(w) for w in slug(piece).split("-")))
-    return re.compile(r"^\W*" + r"\W+".join(parts) + r"\W*$", re.IGNORECASE)
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    pattern: re.Pattern[str]
+    keys: list[str]  # the recordings that say it ([] for punctuation only)
 
 
-def _phrase_keys(text: str, available: set[str]) -> list[str] | None:
-    """A fixed phrase as recordings: the whole phrase, else word by word, else None."""
+def _fixed_body(text: str, language: str) -> str:
+    """The pattern of a fixed part's words: case and punctuation ignored ("Don't" matches "dont")."""
+    key = slug(text)
+    if not key:
+        return ""
+    if language == "zh":
+        return r"\W*".join(re.escape(ch) for ch in key.replace("-", ""))
+    return r"\W+".join("['\u2019]?".join(re.escape(ch) for ch in word) for word in key.split("-"))
+
+
+def _phrase_keys(text: str, available: set[str], language: str) -> list[str] | None:
+    """A fixed phrase as recordings: the whole phrase, else word by word (English) or clause by clause
+    (Mandarin: the parts between punctuation, "好的，您的预约在" -> 好的 + 您的预约在), else None."""
     key = slug(text)
     if key in available:
         return [key]
-    words = key.split("-")
-    return words if all(w in available for w in words) else None
+    parts = [slug(p) for p in re.split(r"[\W_]+", text)] if language == "zh" else key.split("-")
+    parts = [p for p in parts if p]
+    return parts if all(p in available for p in parts) else None
+
+
+def _segments(line: ScriptLine, language: str, have: set[str]) -> list[_Fixed | str] | None:
+    """The line as fixed parts and slot kinds; None when a fixed part has no recording."""
+    pieces = _SLOT.split(line.text)
+    segments: list[_Fixed | str] = []
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            segments.append(piece)
+            continue
+        body = _fixed_body(piece, language)
+        before = r"\W*" if i == 0 or (not body and i == len(pieces) - 1) else _SEPARATOR[language]
+        after = r"\W*" if i == len(pieces) - 1 or not body else _SEPARATOR[language]
+        keys = _phrase_keys(piece, have, language) if body else []
+        if keys is None:
+            return None
+        segments.append(_Fixed(re.compile(before + body + after, re.IGNORECASE), keys))
+    return segments
 
 
 def plan_recording(text: str, script: Script, available: Iterable[str]) -> list[str] | None:
@@ -159,34 +208,42 @@ def plan_recording(text: str, script: Script, available: Iterable[str]) -> list[
     if whole and whole in have:
         return [whole]
     for line in script.lines:
-        if line.slots:
-            keys = _match_slot_line(line, text, have)
-            if keys is not None:
-                return keys
+        segments = _segments(line, script.language, have) if line.slots else None
+        keys = _search(segments, 0, text, 0, have, script.language) if segments else None
+        if keys is not None:
+            return keys
     return None
 
 
-def _match_slot_line(line: ScriptLine, text: str, have: set[str]) -> list[str] | None:
-    match = _line_pattern(line).match(text)
-    if match is None:
-        return None
-    keys: list[str] = []
-    values = [v for _, v in sorted(match.groupdict().items(), key=lambda kv: int(kv[0][1:]))]
-    pieces = _SLOT.split(line.text)
-    for i, piece in enumerate(pieces):
-        if i % 2 == 0:
-            phrase = _phrase_keys(piece, have) if slug(piece) else []
-        else:
-            phrase = _tokens_or_none(piece, values.pop(0))
-        if phrase is None or not set(phrase) <= have:
-            return None
-        keys += phrase
-    return keys
+def _search(
+    segments: list[_Fixed | str], i: int, text: str, pos: int, have: set[str], language: str
+) -> list[str] | None:
+    """Keys for `text[pos:]` from segment `i` on: fixed parts must match in place, slot values are tried
+    shortest first; a value must be sayable, recorded, and leave a text the rest of the line matches."""
+    if i == len(segments):
+        return [] if pos == len(text) else None
+    segment = segments[i]
+    if isinstance(segment, _Fixed):
+        match = segment.pattern.match(text, pos)
+        rest = None if match is None else _search(segments, i + 1, text, match.end(), have, language)
+        return None if rest is None else [*segment.keys, *rest]
+    following = segments[i + 1]  # a slot is always followed by a fixed part, if only punctuation
+    assert isinstance(following, _Fixed)
+    for end in range(pos + 1, min(len(text), pos + _MAX_VALUE_CHARS) + 1):
+        if following.pattern.match(text, end) is None:
+            continue
+        tokens = _tokens_or_none(segment, text[pos:end], language)
+        if tokens is None or not set(tokens) <= have:
+            continue
+        rest = _search(segments, i + 1, text, end, have, language)
+        if rest is not None:
+            return [*tokens, *rest]
+    return None
 
 
-def _tokens_or_none(kind: str, value: str) -> list[str] | None:
+def _tokens_or_none(kind: str, value: str, language: str) -> list[str] | None:
     try:
-        return slot_tokens(kind, value)
+        return slot_tokens(kind, value, language)
     except ValueError:
         return None
 

@@ -1,11 +1,12 @@
 import json
+import re
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tts.enroll import EnrollmentError, check_wav, enroll, validate_dir
+from tts.enroll import EnrollmentError, check_wav, enroll, load_script, validate_dir
 from tts.voice_profile import MANIFEST, Script, VoiceProfile
 
 pytestmark = pytest.mark.unit
@@ -113,3 +114,41 @@ def test_bad_agent_id_and_missing_folder(tmp_path: Path) -> None:
         enroll("Agent 7", tmp_path, tmp_path / "voices")
     with pytest.raises(EnrollmentError, match="expected a folder of WAV files"):
         enroll("agent-7", tmp_path / "nope", tmp_path / "voices")
+
+
+ZH_YAML = 'language: zh\nlines:\n  code: "您的验证码是{digits}。"\n'
+ZH_KEYS = ["您的验证码是", "零", "幺", "二", "三", "四", "五", "六", "七", "八", "九"]
+
+
+@pytest.fixture
+def zh_dir(tmp_path: Path) -> Path:
+    wavs = tmp_path / "zh"
+    wavs.mkdir()
+    for key in ZH_KEYS:
+        write(wavs / f"{key}.wav", speechlike())
+    (wavs / "script.yaml").write_text(ZH_YAML, encoding="utf-8")
+    return wavs
+
+
+def test_mandarin_folder_enrolls_with_its_language(zh_dir: Path, tmp_path: Path) -> None:
+    target = enroll("agent-8", zh_dir, tmp_path / "voices")
+    manifest_text = (target / MANIFEST).read_text(encoding="utf-8")
+    assert '"language": "zh"' in manifest_text and "您的验证码是" in manifest_text  # readable, not \\u escapes
+    assert (target / "recordings" / "幺.wav").exists()
+    profile = VoiceProfile.load(target)
+    assert set(profile.recordings) == set(ZH_KEYS) and profile.script.language == "zh"
+    assert profile.plan("您的验证码是 201。") == ["您的验证码是", "二", "零", "幺"]
+
+
+def test_a_missing_mandarin_token_is_named(zh_dir: Path, tmp_path: Path) -> None:
+    (zh_dir / "幺.wav").unlink()
+    missing = "幺.wav: missing: needed for digits vocabulary"
+    assert [str(p) for p in validate_dir(zh_dir, load_script(zh_dir))] == [missing]
+    with pytest.raises(EnrollmentError, match=re.escape(missing)):
+        enroll("agent-8", zh_dir, tmp_path / "voices")
+
+
+def test_a_bad_script_language_is_reported_by_file(zh_dir: Path, tmp_path: Path) -> None:
+    (zh_dir / "script.yaml").write_text(ZH_YAML.replace("zh", "cantonese", 1), encoding="utf-8")
+    with pytest.raises(EnrollmentError, match=r"script.yaml: expected a script language in \('en', 'zh'\)"):
+        enroll("agent-8", zh_dir, tmp_path / "voices")

@@ -85,6 +85,21 @@ def test_slug_is_the_recording_key() -> None:
     assert slug("O'Brien") == "obrien"
 
 
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("3:30 p.m.", "3-30-p-m"), ("O\u2019Brien", "obrien"), ("\uff2f\uff2e\uff25\u3000moment", "one-moment"),
+     ("José", "jos"), ("请稍等。", "请稍等"), ("您的预约在", "您的预约在"), ("Acme 客服", "acme客服")],
+)  # fmt: skip
+def test_slug_of_english_is_unchanged_and_mandarin_keeps_its_characters(text: str, key: str) -> None:
+    assert slug(text) == key
+
+
+def test_slot_tokens_take_a_language() -> None:
+    assert slot_tokens("time", "3 pm", "en") == slot_tokens("time", "3 pm") == ["3", "p-m"]
+    assert slot_tokens("time", "下午3点", "zh") == ["下午", "三", "点"]
+    assert slot_tokens("digits", "2 0 1", "zh") == ["二", "零", "幺"]
+
+
 # ---- which recordings speak a text ----
 
 HAVE = {"your-appointment-is-on", "at", "tuesday", "3", "30", "p-m", "one-moment-please", "your", "quote", "is",

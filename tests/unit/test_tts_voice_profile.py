@@ -1,6 +1,7 @@
 """Source selection (recording > clone > stock) with fakes, and the profile's frames at 8 and 16 kHz."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from telephony.frames import frame_bytes
 from tts.engine import ClauseEngine, RenderInfo
 from tts.enroll import enroll
 from tts.match import example_text, render
-from tts.voice_profile import Script, VoiceProfile, VoiceProfileEngine
+from tts.voice_profile import MANIFEST, Script, VoiceProfile, VoiceProfileEngine
 
 from .test_tts_enroll import speechlike, write
 
@@ -77,6 +78,17 @@ def test_recorded_utterance_comes_as_20ms_frames(profile: VoiceProfile, rate_hz:
     pcm = asyncio.run(frames())
     assert {len(p) for p in pcm} == {frame_bytes(rate_hz)}
     assert 5 * 0.6 < len(pcm) * 0.020 < 5 * 1.0 + 0.5  # five pieces of ≈0.6-1 s each plus gaps
+
+
+def test_a_manifest_without_a_language_is_english(profile: VoiceProfile) -> None:
+    manifest = profile.directory / MANIFEST
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    assert data["script"].pop("language") == "en"  # written by enrollment now, absent from older manifests
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    older = VoiceProfile.load(profile.directory)
+    assert older.script.language == "en"
+    assert older.plan("Your appointment is on Tuesday at 3 pm.") == ["your-appointment-is-on", "tuesday", "at",
+                                                                      "3", "p-m"]  # fmt: skip
 
 
 def test_example_text_fills_slots() -> None:
