@@ -10,7 +10,7 @@ DEB_PACKAGES := sip-tester baresip-core kamailio sox libsox-fmt-base espeak-ng t
 	asterisk-core-sounds-en-wav
 PYTEST_ARGS ?=
 
-.PHONY: install deps-debian venv speech-venvs lint typecheck test test-unit test-sip bench-media bench-asr bench-tts clean
+.PHONY: install deps-debian venv speech-venvs lint typecheck test test-db test-unit test-sip bench-media bench-asr bench-tts clean
 
 install: deps-debian venv speech-venvs
 
@@ -68,8 +68,17 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 # The whole suite: every tier (unit, sip, models, browser, slow), plus lint and types.
+# The storage tests also run against a real PostgreSQL: a throwaway cluster (installed from Debian when missing)
+# started for the run and always stopped.
+PG_TEST := scripts/pg-test-server.sh
+
 test: install lint typecheck
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@url=$$($(PG_TEST) start) && trap '$(PG_TEST) stop' EXIT && \
+	  CALLCENTER_TEST_PG_URL=$$url $(PY) -m pytest $(PYTEST_ARGS)
+
+test-db: venv
+	@url=$$($(PG_TEST) start) && trap '$(PG_TEST) stop' EXIT && \
+	  CALLCENTER_TEST_PG_URL=$$url $(PY) -m pytest tests/db $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)

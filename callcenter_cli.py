@@ -8,11 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
+from storage.cli import app as db_app
+
 app = typer.Typer(help="AI outbound call center with human takeover.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks: each prints one JSON object.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 voice_app = typer.Typer(help="Agents' voice profiles: enrollment and match reports.", no_args_is_help=True)
 app.add_typer(voice_app, name="voice")
+app.add_typer(db_app, name="db")
 
 
 def _print_or_fail(run: Callable[[], dict[str, Any]]) -> None:
