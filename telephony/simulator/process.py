@@ -93,9 +93,12 @@ class SimulatorProcess:
         try:
             line = await asyncio.wait_for(self._proc.stdout.readline(), self._ready_timeout_s)
         except TimeoutError:
-            line = b""
-        word, _, port = line.decode(errors="replace").strip().partition(" ")
+            line = None
+        word, _, port = (line or b"").decode(errors="replace").strip().partition(" ")
         if word != "READY" or not port.isdigit():
+            if line == b"":  # EOF: the child is exiting on its own; a SIGTERM now would replace its exit status
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._proc.wait(), self._stop_timeout_s)
             await self.stop()
             raise SimulatorStartError(f"the simulator did not become ready: {self._log_tail()}")
         self.port = int(port)
