@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from agent_console.cli import app as console_app
 from storage.cli import app as db_app
 
 app = typer.Typer(help="AI outbound call center with human takeover.", no_args_is_help=True)
@@ -16,6 +17,7 @@ app.add_typer(bench_app, name="bench")
 voice_app = typer.Typer(help="Agents' voice profiles: enrollment and match reports.", no_args_is_help=True)
 app.add_typer(voice_app, name="voice")
 app.add_typer(db_app, name="db")
+app.add_typer(console_app, name="console")
 
 
 def _print_or_fail(run: Callable[[], dict[str, Any]]) -> None:

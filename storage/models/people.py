@@ -1,4 +1,4 @@
-"""Console users, teams, sales reps and the audit log."""
+"""Console users, teams, login sessions, sales reps and the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import JSON_TYPE, Base, BigId, Role, str_enum, utcnow
 
-__all__ = ["AuditEntry", "SalesRep", "Team", "TeamMember", "User"]
+__all__ = ["AuditEntry", "LoginSession", "SalesRep", "Team", "TeamMember", "User"]
 
 
 class User(Base):
@@ -74,3 +74,20 @@ class AuditEntry(Base):
     call_id: Mapped[str | None] = mapped_column(String(64), index=True)
     lead_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("leads.id", ondelete="SET NULL"), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE, default=dict)
+
+
+class LoginSession(Base):
+    """A console login: the cookie's random id is never stored, only its SHA-256 (`token_hash`).
+
+    Ends at `expires_at` (absolute), after the console's idle timeout past `last_seen_at`, or when deleted (logout,
+    deactivation, password reset). `csrf_token` is the session's synchronizer token for state-changing requests.
+    """
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
