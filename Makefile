@@ -6,8 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 # asterisk-core-sounds-en-wav: a real recorded voice (CC-BY-SA-3.0) that stands in for an agent in voice tests
+# chromium: the browser tier drives Debian's Chromium with Playwright (no browser download).
 DEB_PACKAGES := sip-tester baresip-core kamailio sox libsox-fmt-base espeak-ng tcpdump iproute2 procps \
-	asterisk-core-sounds-en-wav
+	asterisk-core-sounds-en-wav chromium
 PYTEST_ARGS ?=
 
 .PHONY: install deps-debian venv speech-venvs lint typecheck test test-db test-unit test-sip bench-media bench-asr bench-tts clean

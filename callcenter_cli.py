@@ -90,6 +90,21 @@ def bench_media(
     typer.echo(json.dumps(asyncio.run(run(legs, seconds))))
 
 
+@bench_app.command("call")
+def bench_call(
+    calls: Annotated[int, typer.Option(help="concurrent simulated customers")] = 1,
+    seconds: Annotated[float, typer.Option(help="longest call, seconds")] = 60.0,
+    out: Annotated[Path | None, typer.Option(help="keep the call records and simulator output here")] = None,
+) -> None:
+    """Live calls over real SIP: voice-to-voice, greeting, barge-in, takeover, late frames, CPU (JSON)."""
+    import asyncio
+    import json
+
+    from bench.call import run
+
+    typer.echo(json.dumps(asyncio.run(run(calls, seconds, out))))
+
+
 @bench_app.command("asr")
 def bench_asr(
     dataset: Annotated[
