@@ -27,6 +27,7 @@ from agent_console.registry import SessionRegistry
 from asr.models import ModelName
 from dialogue import CampaignPolicy, DialogueEngine, IntentClassifier, Say
 from scripts_library.schema import Script
+from session.amd import AnsweringMachineDetector
 from session.call_session import CallSession, SessionConfig
 from session.record import CallRecord, JsonRecordStore, RecordStore
 from telephony import PoolConfig, SipAccount, SipWorkerPool
@@ -53,6 +54,7 @@ class RobotConfig:
     asr_threads: int = 2  # CPU threads of each decode
     session: SessionConfig = dataclasses.field(default_factory=SessionConfig)
     answer_timeout_s: float = 45.0  # dial to answer or failure
+    detect_machines: bool = True  # answering-machine detection on every call (human-first; docs/amd.md)
 
 
 @dataclasses.dataclass(slots=True)
@@ -156,11 +158,17 @@ class Robot:
         session = CallSession(
             call, dialogue, lang.tts, lambda: _recognizer(lang.asr), call_id=call_id, config=self.config.session,
             store=self.store, recording_path=recording,
+            amd=self._machine_detector(script_id),
         )  # fmt: skip
         if on_session is not None:
             on_session(session)
         with self.registry.serving(call_id, session):
             return await session.run()
+
+    def _machine_detector(self, script_id: str) -> AnsweringMachineDetector | None:
+        if not self.config.detect_machines:
+            return None
+        return AnsweringMachineDetector(language=self.scripts[script_id].language)
 
     async def close(self) -> None:
         await self._stack.aclose()

@@ -25,7 +25,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 MIC_SOURCE = "beckett.wav"  # moonshine-voice's asset: 10 s of read English speech, 16 kHz mono s16
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fake microphone's audio: a real voice, as a 16-bit WAV (Chromium loops it)."""
     spec = importlib.util.find_spec("moonshine_voice")  # a dev dependency; its package ships the WAVs
@@ -37,7 +37,9 @@ def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main thread while it is
+# alive, and every later test that calls asyncio.run() would fail ("cannot be called from a running event loop").
+@pytest.fixture(scope="package")
 def chromium(mic_wav: Path) -> Iterator[Any]:
     """One headless Chromium for the session; each test gets a fresh context (cookies, storage)."""
     if os.environ.get("CALLCENTER_NO_BROWSER") == "1":
@@ -105,11 +107,11 @@ def tone_bursts(
     return (np.concatenate(parts) * 32767).astype(np.int16)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def customer_audio() -> np.ndarray:
     return tone_bursts((220.0, 330.0, 262.0, 392.0))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def robot_audio() -> np.ndarray:
     return tone_bursts((523.0, 659.0, 587.0))
