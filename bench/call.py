@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import struct
 import tempfile
 import time
@@ -35,6 +34,7 @@ import numpy.typing as npt
 import psutil
 
 from bench import call_metrics as cm
+from telephony.ports import free_port
 
 RATE_HZ = 8000
 FRAME_S = 0.020
@@ -293,24 +293,6 @@ def assemble(figures: list[CallFigures], *, seconds: float, cpu_pct: float, wall
 # -- the run -----------------------------------------------------------------------------------------------------
 
 
-def free_port(span: int = 1, start: int = 20000) -> int:
-    """The first p >= start with p .. p+span-1 free for UDP and TCP on 127.0.0.1 (below the ephemeral range)."""
-    for p in range(start, 32000 - span, 2):
-        if all(_bindable(p + k) for k in range(span)):
-            return p
-    raise RuntimeError("no free loopback port range found")
-
-
-def _bindable(port: int) -> bool:
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        with socket.socket(socket.AF_INET, kind) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
 def _cpu_s() -> float:
     """CPU seconds of this process and every process it started (SIP workers, the simulator)."""
     me = psutil.Process()
@@ -346,7 +328,7 @@ async def _run(calls: int, seconds: float, tmp: Path) -> dict[str, Any]:
     from telephony.simulator import SimulatorProcess
 
     config = RobotConfig(
-        max_calls=calls, rtp_port=free_port(span=40 * calls, start=16000), phrase_dir=PHRASES,
+        max_calls=calls, rtp_port=free_port(span=40 * calls), phrase_dir=PHRASES,
         records_dir=tmp / "records",
     )  # fmt: skip
     robot = await Robot.load(config)
@@ -355,10 +337,8 @@ async def _run(calls: int, seconds: float, tmp: Path) -> dict[str, Any]:
         personas_path = await render_personas(personas(calls, seconds), robot.languages["en"].engine, tmp)
         # the handoff comes from the customer's request only; a handoff nobody takes is apologised for after 30 s
         policy = CampaignPolicy(recording_notice=False, handoff_score_threshold=101)
-        low = free_port(span=4 * calls + 16, start=24000)
-        sim_proc = SimulatorProcess(
-            personas_path, tmp / "sim", port=free_port(start=23000), rtp_ports=(low, low + 4 * calls + 15)
-        )
+        low = free_port(span=4 * calls + 16)
+        sim_proc = SimulatorProcess(personas_path, tmp / "sim", port=free_port(), rtp_ports=(low, low + 4 * calls + 15))
         async with sim_proc as sim, console(robot.registry) as port:
             agent = AgentLog()
             agent_task = asyncio.create_task(

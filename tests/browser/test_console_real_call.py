@@ -54,21 +54,22 @@ class RealCall:
         self.session: Any = None
 
     async def start(self) -> None:
-        from bench.call import PHRASES, free_port, render_personas
+        from bench.call import PHRASES, render_personas
         from session.robot import Robot, RobotConfig
+        from telephony.ports import free_port
         from telephony.simulator import SimulatorProcess
 
         config = RobotConfig(
             max_calls=1,
-            rtp_port=free_port(span=40, start=16000),
+            rtp_port=free_port(span=40),
             phrase_dir=PHRASES,
             records_dir=self.tmp / "records",
         )
         self.robot = await Robot.load(config)
         self.stack.push_async_callback(self.robot.close)
         personas = await render_personas({"personas": [dict(PERSONA)]}, self.robot.languages["en"].engine, self.tmp)
-        low = free_port(span=20, start=24000)
-        simulator = SimulatorProcess(personas, self.tmp / "sim", port=free_port(start=23000), rtp_ports=(low, low + 19))
+        low = free_port(span=20)
+        simulator = SimulatorProcess(personas, self.tmp / "sim", port=free_port(), rtp_ports=(low, low + 19))
         self.sim = await self.stack.enter_async_context(simulator)
 
     async def call(self) -> Any:

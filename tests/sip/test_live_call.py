@@ -18,7 +18,7 @@ import contextlib
 import json
 import struct
 import wave
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -143,18 +143,9 @@ async def piper_personas(tmp: Path, piper: Any) -> Path:
     """
     import yaml
 
-    from tts.audio import write_wav
+    from bench.call import render_personas
 
-    data = yaml.safe_load(PERSONAS.read_text(encoding="utf-8"))
-    for persona in data["personas"]:
-        for k, turn in enumerate(persona["turns"]):
-            frames = [frame.samples async for frame in piper.stream(turn.pop("text"), RATE)]
-            wav = tmp / f"{persona['id']}-{k}.wav"
-            write_wav(wav, np.concatenate(frames), RATE)
-            turn["wav"] = str(wav)
-    path = tmp / "personas.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+    return await render_personas(yaml.safe_load(PERSONAS.read_text(encoding="utf-8")), piper, tmp)
 
 
 @dataclass
@@ -201,33 +192,9 @@ async def load_robot(tmp: Path) -> Robot:
     return Robot(whisper, piper, tts, brain)
 
 
-@contextlib.asynccontextmanager
-async def console(registry: Any) -> AsyncIterator[int]:
-    """The console's WebSockets on uvicorn, 127.0.0.1, a free port (yielded)."""
-    import uvicorn
-    from fastapi import FastAPI
-
-    from agent_console.media_ws import media_router
-
-    app = FastAPI()
-    app.include_router(media_router(registry))
-    port = free_port()
-    # ws="websockets-sansio": uvicorn's "auto" picks the websockets.legacy implementation, deprecated in websockets 14
-    quiet: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio", **quiet))
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:  # noqa: ASYNC110  # uvicorn offers no event to wait on
-                await asyncio.sleep(0.02)
-        yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
-
-
 async def live_call(tmp: Path) -> Outcome:
     from agent_console.registry import SessionRegistry
+    from bench.call import console
 
     robot = await load_robot(tmp)
     try:
