@@ -55,6 +55,8 @@ class Campaign(Base):
     calling_windows: Mapped[dict[str, Any]] = mapped_column(default=dict)
     retry_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    # what the robot says on the campaign's behalf: `dialogue.CampaignPolicy` fields (agent_name, callback_number...)
+    dialogue_settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     status: Mapped[CampaignStatus] = mapped_column(
         str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.DRAFT
     )

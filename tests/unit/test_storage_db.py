@@ -75,7 +75,7 @@ def test_migrations_match_the_models_and_go_down_and_up(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cc.db'}"
     assert migrate.current(url) is None
     migrate.upgrade(url)
-    assert migrate.current(url) == migrate.head() == "0002"
+    assert migrate.current(url) == migrate.head()
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -88,7 +88,7 @@ def test_migrations_match_the_models_and_go_down_and_up(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     migrate.upgrade(url)
-    assert migrate.current(url) == "0002"
+    assert migrate.current(url) == migrate.head()
 
 
 def test_cli_upgrade_and_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
