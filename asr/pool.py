@@ -15,6 +15,8 @@ import enum
 import heapq
 import itertools
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -43,6 +45,7 @@ class Job:
     priority: Priority
     future: Future[Transcript] = field(default_factory=Future)
     _pool: InferencePool | None = None
+    since: float = field(default_factory=time.monotonic)  # submitted, or promoted to a final (monotonic s)
 
     def promote(self, priority: Priority) -> None:
         """Make a queued job more urgent; no effect once it runs."""
@@ -68,6 +71,8 @@ class InferencePool:
         self._cond = threading.Condition()
         self._closed = False
         self.shed = 0  # jobs shed or refused because the queue was full
+        # on_latency(final, seconds): each decode's wait + run time, from submission (or promotion to a final)
+        self.on_latency: Callable[[bool, float], None] | None = None
         self._threads = [threading.Thread(target=self._work, name=f"asr-pool-{i}", daemon=True) for i in range(workers)]
         for t in self._threads:
             t.start()
@@ -111,6 +116,8 @@ class InferencePool:
             key = self._queued.get(job)
             if key is not None and priority < key[0]:
                 job.priority = priority
+                if priority == Priority.FINAL:
+                    job.since = time.monotonic()
                 self._push(job, priority)
                 self._cond.notify()
 
@@ -148,3 +155,6 @@ class InferencePool:
                 job.future.set_result(self.transcriber.transcribe(job.utterance))
             except Exception as exc:  # handed to the waiting caller through the future, not swallowed
                 job.future.set_exception(exc)
+                continue
+            if self.on_latency is not None:
+                self.on_latency(job.priority == Priority.FINAL, time.monotonic() - job.since)

@@ -318,6 +318,14 @@ class HandoffQueue:
             self.stats.withdrawn += 1
         return wait_s
 
+    def take(self, call_id: str, now_s: float) -> float:
+        """An agent took `call_id` over on their own (from the console): it leaves as answered. Returns its wait."""
+        self._clock(now_s)
+        _expect("a waiting call", "a call not waiting", call_id in self._waiting)
+        wait_s = now_s - self._waiting.pop(call_id)
+        self._record_answer(wait_s)
+        return wait_s
+
     def assign(self, now_s: float, roster: AgentRoster) -> list[Assignment]:
         """Hand waiting calls to available agents (after `roster.tick(now_s)`); each agent starts the call."""
         self._clock(now_s)

@@ -47,7 +47,7 @@ class RobotConfig:
     rtp_port: int = 16000
     sample_rate_hz: int = 8000
     phrase_dir: Path | None = None  # the phrase cache on disk (None: memory only, rendered at every load)
-    records_dir: Path = Path("var/records")
+    records_dir: Path | None = Path("var/records")  # one JSON record per call; None: the caller keeps records
     recordings_dir: Path | None = None  # stereo call recordings; None: not recorded
     tts_version: str = "robot-1"  # part of the phrase cache key: bump when the voice changes
     asr_workers: int = 1  # decodes that run at once, per language
@@ -88,7 +88,7 @@ class Robot:
         self.classifiers: dict[str, IntentClassifier] = {}
         self.pool: SipWorkerPool | None = None
         self.registry = SessionRegistry()
-        self.store: RecordStore = JsonRecordStore(config.records_dir)
+        self.store: RecordStore | None = None if config.records_dir is None else JsonRecordStore(config.records_dir)
         self._stack = contextlib.AsyncExitStack()
 
     @classmethod
@@ -132,18 +132,21 @@ class Robot:
         script_id: str,
         lead: Mapping[str, str],
         policy: CampaignPolicy,
+        caller_id: str | None = None,
         on_session: Callable[[CallSession], None] | None = None,
+        serve: Callable[[CallSession], contextlib.AbstractContextManager[Any]] | None = None,
     ) -> CallRecord | CallResult:
-        """Dial `uri`; once answered, serve the call in a `CallSession` (registered under `call_id` while it runs)
-        and return its record. Unanswered: the telephony result (busy, no answer, ...). `on_session(session)` runs
-        before the session starts (listen-in, a benchmark's probes)."""
+        """Dial `uri`; once answered, serve the call in a `CallSession` and return its record. Unanswered: the
+        telephony result (busy, no answer, ...). `on_session(session)` runs before the session starts (listen-in,
+        a benchmark's probes). While it runs the session is registered by `serve(session)` (the console's live
+        board), by default in the robot's own registry under `call_id`."""
         if self.pool is None:
             raise RuntimeError("expected a loaded robot, got one without SIP workers (closed?)")
         policy = dataclasses.replace(policy, lead=dict(lead))
         lang = self.languages[self.scripts[script_id].language]
         dialogue = self.dialogue(script_id, policy, seed=zlib.crc32(call_id.encode()))
         recording = None if self.config.recordings_dir is None else self.config.recordings_dir / f"{call_id}.wav"
-        call = await self.pool.place_call(uri, record_path=recording)
+        call = await self.pool.place_call(uri, caller_id=caller_id, record_path=recording)
         # the opening names the lead: render it while the phone rings
         opening = [a.text for a in dialogue.start() if isinstance(a, Say)]
         dialogue = self.dialogue(script_id, policy, seed=zlib.crc32(call_id.encode()))  # start() again on answer
@@ -162,7 +165,7 @@ class Robot:
         )  # fmt: skip
         if on_session is not None:
             on_session(session)
-        with self.registry.serving(call_id, session):
+        with self.registry.serving(call_id, session) if serve is None else serve(session):
             return await session.run()
 
     def _machine_detector(self, script_id: str) -> AnsweringMachineDetector | None:

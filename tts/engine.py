@@ -20,7 +20,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -98,6 +98,8 @@ class TtsStream:
         self.info = info
         self.sample_rate_hz = sample_rate_hz
         self.frames_out = 0
+        self.on_first_frame: Callable[[float], None] | None = None  # seconds from creation to the first frame
+        self._created = time.monotonic()
         self._source = source
         self._framer = Framer(sample_rate_hz)
         self._ended = False
@@ -115,6 +117,8 @@ class TtsStream:
             samples = self._framer.pop()
             if samples is not None:
                 self.frames_out += 1
+                if self.frames_out == 1 and self.on_first_frame is not None:
+                    self.on_first_frame(time.monotonic() - self._created)
                 return AudioFrame.from_samples(samples, self.sample_rate_hz, self.frames_out, time.monotonic())
             if self._ended:
                 break

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +70,7 @@ class CachedEngine:
         self.inner = inner
         self.cache = cache
         self.version = version  # change it when the model, voice or rendering changes
+        self.on_first_frame: Callable[[float], None] | None = None  # uncached lines: request to first frame, s
 
     @property
     def name(self) -> str:
@@ -81,7 +82,9 @@ class CachedEngine:
     def stream(self, text: str, sample_rate_hz: int) -> TtsStream:
         entry = self.cache.get_loaded(self._key(text, sample_rate_hz))
         if entry is None:
-            return self.inner.stream(text, sample_rate_hz)
+            stream = self.inner.stream(text, sample_rate_hz)
+            stream.on_first_frame = self.on_first_frame
+            return stream
         pcm, info = entry
         return TtsStream(MemorySource(pcm), sample_rate_hz, dataclasses.replace(info, cached=True))
 

@@ -266,3 +266,14 @@ def test_wait_percentiles_use_nearest_rank() -> None:
     assert percentile([3.0], 0.0) == 3.0
     with pytest.raises(ValueError, match="expected 0 <= q <= 1"):
         percentile([1.0], 1.5)
+
+
+def test_an_agent_taking_a_waiting_call_answers_it_with_its_wait() -> None:
+    queue = HandoffQueue()
+    queue.request("c1", 10.0)
+    queue.request("c2", 11.0)
+    assert queue.take("c2", 15.0) == 4.0
+    assert queue.waiting() == ["c1"]
+    assert (queue.stats.answered, queue.answered_waits_s()) == (1, [4.0])
+    with pytest.raises(HandoffStateError, match="expected a waiting call"):
+        queue.take("c2", 16.0)
