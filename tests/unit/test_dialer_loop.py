@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from dialer.dialer import Dialer, DialerConfig
 from dialer.placer import PlacedCall
-from storage import Database, migrate
+from storage import Database
 from storage.models import (
     AttemptState,
     CallAttempt,
@@ -38,22 +35,6 @@ pytestmark = pytest.mark.unit
 T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
 BUSY = PlacedCall("busy", 486)
 NO_ANSWER = PlacedCall("no_answer", 480)
-
-
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("dialer") / "template.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db(migrated_template: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "callcenter.db"
-    shutil.copyfile(migrated_template, path)
-    database = Database(f"sqlite:///{path}")
-    yield database
-    database.dispose()
 
 
 def attempts_of(db: Database, phone: str) -> list[CallAttempt]:

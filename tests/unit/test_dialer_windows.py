@@ -9,11 +9,8 @@ moves in 7-minute steps. Each call's time is checked against the lead's window w
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +18,7 @@ from sqlalchemy import update
 
 from dialer.dialer import Dialer, DialerConfig
 from dialer.placer import PlacedCall
-from storage import Database, migrate
+from storage import Database
 from storage.models import Lead
 from tests.unit.dialer_fixtures import Clock, ScriptedPlacer, drive, make_campaign
 
@@ -51,16 +48,6 @@ LEADS = {
     "+12065550100": "Asia/Tokyo",  # a Seattle number, but the lead's own column says it lives in Tokyo now
 }
 OVERRIDDEN = "+12065550100"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    template = tmp_path / "template.db"
-    migrate.upgrade(f"sqlite:///{template}")
-    shutil.copyfile(template, tmp_path / "cc.db")
-    database = Database(f"sqlite:///{tmp_path / 'cc.db'}")
-    yield database
-    database.dispose()
 
 
 def in_window(at_utc: datetime, zone: str, margin_s: float) -> bool:
