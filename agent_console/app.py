@@ -18,8 +18,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import make_asgi_app
+from starlette.routing import Route
 
-from agent_console import routes_admin, routes_auth, routes_calls, routes_history
+from agent_console import routes_admin, routes_auth, routes_calls, routes_campaigns, routes_history, routes_imports
 from agent_console.context import Console
 from agent_console.errors import install_error_handler
 from agent_console.media_ws import authorize_connection, media_router
@@ -83,6 +85,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class AsgiEndpoint:
+    """An ASGI app served at one exact path (`Mount` wants a trailing slash; a plain function would be taken for a
+    request handler)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
     if settings.migrate:
@@ -112,8 +125,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.state.console = console
     install_error_handler(app)
     app.add_middleware(SecurityHeaders)
-    for router in (routes_auth.router, routes_calls.router, routes_history.router, routes_admin.router):
-        app.include_router(router)
+    # routes_campaigns before routes_admin: its campaign and script routes replace admin's older ones (same paths)
+    routers = (routes_auth, routes_calls, routes_history, routes_campaigns, routes_imports, routes_admin)
+    for module in routers:
+        app.include_router(module.router)
+    if settings.metrics_registry is not None:
+        # unauthenticated, like any Prometheus exporter: labels carry no personal data; restrict by network
+        exporter = AsgiEndpoint(make_asgi_app(settings.metrics_registry))
+        app.router.routes.append(Route("/metrics", exporter, methods=["GET"], name="metrics", include_in_schema=False))
     hooks = ConsoleHooks(console)
     app.include_router(board_router(console))
     app.include_router(media_router(settings.registry, hooks))

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,8 +19,7 @@ from agent_console.context import AdminDep, ConsoleDep, StaffDep, ViewerDep
 from agent_console.errors import ApiError
 from agent_console.passwords import MAX_PASSWORD, MIN_PASSWORD
 from agent_console.policy import is_staff
-from scripts_library.catalog import load_catalog
-from storage.models import Campaign, Role, Team, User
+from storage.models import Role, User
 from storage.repos.audit import AuditAction, audit_trail
 from storage.repos.users import (
     create_team,
@@ -60,17 +58,6 @@ class NewPassword(BaseModel):
 
 class NewTeam(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=128)]
-
-
-class NewCampaign(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    script_id: Annotated[str, Field(min_length=1, max_length=64)]
-    language: Annotated[str, Field(pattern=r"^(en|zh)$")] = "en"
-    team_id: int | None = None
-    caller_id: Annotated[str | None, Field(pattern=r"^\+[1-9]\d{1,14}$")] = None
-    max_concurrent_calls: Annotated[int, Field(ge=1, le=10_000)] = 1
-    calls_per_second: Annotated[float, Field(gt=0, le=1000)] = 1.0
-    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
 
 
 def _user(s: Session, user: User) -> dict[str, Any]:
@@ -183,70 +170,6 @@ def add_team(body: NewTeam, admin: AdminDep, console: ConsoleDep) -> dict[str, A
         admin.user_id, AuditAction.USER_CHANGED, details={"change": "team_created", "team": out["id"]}
     )
     return {"team": out}
-
-
-def _campaign(c: Campaign) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "name": c.name,
-        "script_id": c.script_id,
-        "language": c.language,
-        "team_id": c.team_id,
-        "status": c.status.value if hasattr(c.status, "value") else c.status,
-        "caller_id": c.caller_id,
-        "max_concurrent_calls": c.max_concurrent_calls,
-        "calls_per_second": c.calls_per_second,
-        "max_attempts": c.max_attempts,
-        "created_at": _iso(c.created_at),
-    }
-
-
-@router.get("/campaigns", summary="Campaigns (agents: their teams' campaigns)")
-def campaigns(viewer: ViewerDep, console: ConsoleDep) -> dict[str, Any]:
-    stmt = select(Campaign).order_by(Campaign.id)
-    if not is_staff(viewer):
-        stmt = stmt.where(Campaign.team_id.in_(sorted(viewer.team_ids)))
-    with console.db.read() as s:
-        return {"campaigns": [_campaign(c) for c in s.scalars(stmt)]}
-
-
-@router.post("/campaigns", status_code=201, summary="Create a campaign, minimal (admin, CSRF)")
-def add_campaign(body: NewCampaign, admin: AdminDep, console: ConsoleDep) -> dict[str, Any]:
-    scripts = load_catalog()
-    if body.script_id not in scripts:
-        raise ApiError(400, "bad_request", f"no script {body.script_id!r}")
-    with console.db.transaction() as s:
-        if body.team_id is not None and s.get(Team, body.team_id) is None:
-            raise ApiError(400, "bad_request", f"no team {body.team_id}")
-        campaign = Campaign(**body.model_dump())
-        s.add(campaign)
-        s.flush()
-        out = _campaign(campaign)
-    console.auditor.write(
-        admin.user_id, AuditAction.CAMPAIGN_CHANGED, details={"change": "created", "campaign": out["id"]}
-    )
-    return {"campaign": out}
-
-
-# -- scripts and the audit log ---------------------------------------------------------------------------------------
-
-
-@router.get("/scripts", summary="The scripts library (supervisors and admins)")
-def scripts(_: StaffDep) -> dict[str, Any]:
-    found = sorted(load_catalog().values(), key=lambda sc: sc.id)
-    return {
-        "scripts": [
-            {
-                "id": sc.id,
-                "title": sc.title,
-                "industry": sc.industry,
-                "language": sc.language,
-                "nodes": len(sc.nodes),
-                "faq": len(sc.faq),
-            }
-            for sc in found
-        ]
-    }
 
 
 @router.get("/audit", summary="Audit entries, newest first (supervisors and admins)")

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent_console.registry import SessionRegistry
 from scripts_library.recommend import Recommender
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["STATIC_DIR", "ConsoleSettings"]
 
@@ -22,6 +26,12 @@ class ConsoleSettings:
     `recommender_factory`: builds the gold-seller `Recommender` once, in a thread at start-up (None: no
     recommendations). `static_dir`: the UI's files, served at `/` (None: no UI). `recordings_dir`: call
     recordings are only ever served from inside it.
+
+    `metrics_registry`: served at `/metrics` for Prometheus when set (no login, like any exporter: its labels
+    carry no personal data; restrict it by network). `desk`: the `dialer.desk.HandoffDesk` of a dialer running in
+    this process (on this event loop), told which agents take handoffs (`POST /api/me/availability`); kept `Any`
+    so the console does not import the dialer. `upload_dir`: where uploads wait while they are imported (None:
+    the system's temporary directory).
     """
 
     database_url: str | None = None
@@ -40,3 +50,7 @@ class ConsoleSettings:
     board_ping_s: float = 30.0
     argon2_time_cost: int = 3  # argon2-cffi's defaults (RFC 9106 low-memory profile); tests may lower them
     argon2_memory_kib: int = 65536
+    upload_limit_bytes: int = 256 * 1024 * 1024  # lead files and number lists larger than this are refused (413)
+    upload_dir: Path | None = None
+    metrics_registry: CollectorRegistry | None = None
+    desk: Any | None = None

@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     LOGOUT = "logout"
     USER_CHANGED = "user_changed"
     CAMPAIGN_CHANGED = "campaign_changed"
+    LIST_IMPORTED = "list_imported"  # numbers added to the do-not-call or existing-customer list
     LEAD_ASSIGNED = "lead_assigned"
 
 

@@ -146,10 +146,10 @@ def test_campaigns_teams_and_scripts_for_each_role(tmp_path: Path) -> None:
             },
         )
         assert created.status_code == 201 and created.json()["campaign"]["status"] == "draft"
-        assert admin.post("/api/campaigns", json={"name": "x", "script_id": "no-such-script"}).status_code == 400
+        assert admin.post("/api/campaigns", json={"name": "x", "script_id": "no-such-script"}).status_code == 422
         assert (
             admin.post("/api/campaigns", json={"name": "x", "script_id": "insurance-en", "team_id": 99}).status_code
-            == 400
+            == 422
         )
         assert admin.post("/api/teams", json={"name": "red"}).status_code == 409
 
