@@ -69,6 +69,8 @@ def make_engine(
     keys would block. Extra keyword arguments go to `create_engine` (pool sizes and the like).
     """
     parsed = resolve_url(url)
+    # errors never quote a statement's parameters: they hold phone numbers, names and transcripts
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, echo=echo, **kwargs)
