@@ -10,6 +10,8 @@ import typer
 
 from agent_console.cli import app as console_app
 from dialer.cli import app as dialer_app
+from dialer.cli_campaigns import campaign_app, leads_app, lists_app
+from dialer.cli_sales import pool_app, reps_app, webhooks_app
 from storage.cli import app as db_app
 
 app = typer.Typer(help="AI outbound call center with human takeover.", no_args_is_help=True)
@@ -20,6 +22,12 @@ app.add_typer(voice_app, name="voice")
 app.add_typer(db_app, name="db")
 app.add_typer(console_app, name="console")
 app.add_typer(dialer_app, name="dialer")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(leads_app, name="leads")
+app.add_typer(lists_app, name="lists")
+app.add_typer(reps_app, name="reps")
+app.add_typer(pool_app, name="pool")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _print_or_fail(run: Callable[[], dict[str, Any]]) -> None:

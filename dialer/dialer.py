@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 from dialer.outcomes import DIALER_STOPPED, OutcomeRecorder
 from dialer.placer import CallPlacer, CallRequest, PlacedCall
+from dialer.retry import DEFAULT_RULES
 from dialer.rules import CampaignRules, WindowVerdict, load_lead, load_running_campaigns
 from storage import Database
 from storage.models.base import utcnow
@@ -46,6 +47,7 @@ from storage.repos import (
 __all__ = ["Admission", "Dialer", "DialerConfig", "default_worker_id"]
 
 log = logging.getLogger(__name__)
+DEFAULT_LEASE_EXPIRED_RETRY_S = DEFAULT_RULES["lease_expired"].after_s
 
 # Admission(campaign, calls_in_progress_here) -> how many more calls may start now (the pacer's say)
 Admission = Callable[[CampaignRules, int], int]
@@ -181,10 +183,11 @@ class Dialer:
     async def _sweep(self, stop: asyncio.Event) -> None:
         """End attempts whose dialer died mid-call (any dialer's, this one's before a restart)."""
         while not stop.is_set():
-            for rules in list(self.campaigns.values()):
+            for rules in [*self.campaigns.values(), None]:  # None: campaigns not running (paused meanwhile)
                 ended = await asyncio.to_thread(self._expire, rules)
                 if ended:
-                    log.warning("campaign %d: %d attempts ended as lease_expired", rules.campaign_id, ended)
+                    cid = "other" if rules is None else rules.campaign_id
+                    log.warning("campaign %s: %d attempts ended as lease_expired", cid, ended)
             await _first_of(stop.wait(), timeout_s=self.config.lease_s / 2)
 
     async def _drain(self) -> None:
@@ -272,12 +275,13 @@ class Dialer:
         with self.db.transaction() as s:
             self.outcomes.not_dialed(s, claim, verdict.retry_at, verdict.reason, self.clock())
 
-    def _expire(self, rules: CampaignRules) -> int:
+    def _expire(self, rules: CampaignRules | None) -> int:
+        """The running campaign's expired dialing attempts, retried after its own delay; with None, those of
+        every campaign (what is left: campaigns not running now), retried after the default delay."""
+        delay_s = DEFAULT_LEASE_EXPIRED_RETRY_S if rules is None else rules.lease_expired_retry_s
         with self.db.transaction() as s:
-            ended = expire_leases(
-                s, now=self.clock(), retry_after_s=rules.lease_expired_retry_s, campaign_id=rules.campaign_id
-            )
-        return len(ended)
+            cid = None if rules is None else rules.campaign_id
+            return len(expire_leases(s, now=self.clock(), retry_after_s=delay_s, campaign_id=cid))
 
 
 async def _first_of(*aws: object, timeout_s: float) -> None:

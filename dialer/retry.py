@@ -120,24 +120,6 @@ class RetryPolicy:
             if key not in NEVER_RETRIED
         }
 
-    def delay_s(self, disposition: str) -> float:
-        """The wait before a retry after `disposition` (its rule's `after_s`)."""
-        return self.rule_for(disposition).after_s
-
-    def next_attempt_at(
-        self,
-        disposition: str,
-        prior_same_disposition: int,
-        attempts_so_far: int,
-        max_attempts: int,
-        now: datetime,
-        callback_at: datetime | None = None,
-    ) -> datetime | None:
-        """`next_attempt_at` (the module function) with this policy."""
-        return next_attempt_at(
-            self, disposition, prior_same_disposition, attempts_so_far, max_attempts, now, callback_at
-        )
-
     def rule_for(self, disposition: str) -> RetryRule:
         """The rule for a disposition; ValueError for one no component produces (a caller's bug)."""
         rule = self.rules.get(disposition)

@@ -11,6 +11,7 @@ the leases (dialer/dialer.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -28,11 +29,13 @@ from dialer.outcomes import OutcomeRecorder
 from dialer.placer import CallPlacer, CallRequest, PlacedCall, RobotPlacer
 from storage import Database, migrate
 from storage.models import Campaign, CampaignStatus
+from storage.models.base import utcnow
 from telephony import SipAccount
 
 __all__ = ["DialerService", "ServiceOptions", "TrackedPlacer", "campaign_scripts"]
 
 log = logging.getLogger(__name__)
+POOL_RELEASE_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class ServiceOptions:
     protection_s: float = 7 * 86400.0
     detect_machines: bool = True
     window_margin_s: float = 120.0
+    pool_cooldown_s: float = 3 * 86400.0  # a released lead's former rep may not claim it again before this
     pace_with_agents: bool = False  # pace by agent availability (a console in this process reports it)
 
 
@@ -125,7 +129,23 @@ class DialerService:
         log.info("dialer %s: serving scripts %s", config.worker_id, ",".join(sorted(scripts)))
         async with WebhookSender(database) as sender, asyncio.TaskGroup() as tg:
             tg.create_task(sender.run(stop), name="webhook-sender")
+            tg.create_task(self._release_pool(database, stop), name="pool-release")
             await dialer.run(stop)
+
+    async def _release_pool(self, database: Database, stop: asyncio.Event) -> None:
+        """Every minute: assigned leads whose protection ended with no follow-up go back to the public pool."""
+        from dialer.assignment import release_expired
+
+        def release() -> int:
+            with database.transaction() as s:
+                return release_expired(s, now=utcnow(), cooldown_s=self.options.pool_cooldown_s)
+
+        while not stop.is_set():
+            released = await asyncio.to_thread(release)
+            if released:
+                log.info("%d leads returned to the public pool", released)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), POOL_RELEASE_EVERY_S)
 
 
 class TrackedPlacer:

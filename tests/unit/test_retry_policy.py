@@ -162,10 +162,3 @@ def test_never_retried_dispositions_cannot_be_turned_on() -> None:
     assert {"invalid_number", "do_not_call"} == NEVER_RETRIED
     forced = RetryPolicy({**DEFAULT_RULES, "do_not_call": RetryRule(5, 60)})  # bypassing from_json
     assert due(forced, "do_not_call") is None
-
-
-def test_the_policy_methods_match_the_functions() -> None:
-    policy = RetryPolicy.from_json({"lease_expired": {"times": 1, "after_s": 30}})
-    assert policy.delay_s("lease_expired") == 30.0 and DEFAULT.delay_s("busy") == 600.0
-    assert policy.next_attempt_at("busy", 1, 2, 5, NOW) == due(policy, "busy", prior=1, attempts=2, most=5)
-    assert policy.next_attempt_at("lease_expired", 1, 2, 5, NOW) is None
