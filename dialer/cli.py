@@ -57,6 +57,9 @@ def run(
     rtp_port: Annotated[int, typer.Option(help="first local RTP port")] = 16000,
     recordings: Annotated[Path | None, typer.Option(help="stereo call recordings go here")] = Path("data/recordings"),
     phrases: Annotated[Path, typer.Option(help="rendered fixed lines (cache)")] = Path("data/phrases"),
+    voices: Annotated[
+        Path | None, typer.Option(help="agents' voice profiles (default: $CALLCENTER_VOICES_DIR, else var/voices)")
+    ] = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
     assignment: Annotated[
         Assignment, typer.Option(help="A/B leads to reps: round_robin, or rating (sales rating and industry)")
@@ -94,6 +97,7 @@ def run(
         rtp_port=rtp_port,
         recordings_dir=recordings,
         phrase_dir=phrases,
+        voices_dir=voices,
         metrics_port=metrics_port,
         assignment=assignment.value,
         protection_s=protection_days * 86400,

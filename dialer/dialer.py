@@ -68,6 +68,7 @@ class DialerConfig:
     drain_s: float = 30.0  # on stop: calls in progress get this long to finish, then are hung up
     campaign_ids: tuple[int, ...] | None = None  # None: every running campaign ...
     script_ids: frozenset[str] | None = None  # ... whose script this process has loaded (None: any)
+    voice_ids: frozenset[str] | None = None  # ... and whose agent voice (None: any)
 
     def __post_init__(self) -> None:
         if self.lease_s < 3 or self.max_calls < 1:
@@ -137,7 +138,9 @@ class Dialer:
 
     async def _refresh_campaigns(self) -> None:
         c = self.config
-        fresh = await asyncio.to_thread(load_running_campaigns, self.db, self._now_s(), c.campaign_ids, c.script_ids)
+        fresh = await asyncio.to_thread(
+            load_running_campaigns, self.db, self._now_s(), c.campaign_ids, c.script_ids, c.voice_ids
+        )
         for cid, rules in fresh.items():
             old = self.campaigns.get(cid)
             if old is not None:  # the calls-per-second budget survives a re-read (and follows an edited cap)

@@ -75,6 +75,8 @@ class DialerMetrics:
         for lang, parts in robot.languages.items():
             parts.asr.on_latency = self._asr_observer(lang)
             parts.tts.on_first_frame = self.tts_latency.labels(lang).observe
+        for voice in robot.voices.values():  # agents' voices: the language of their profile
+            voice.on_first_frame = self.tts_latency.labels(voice.profile_engine.profile.script.language).observe
 
     def _asr_observer(self, lang: str) -> Any:
         histogram = self.asr_latency.labels(lang)

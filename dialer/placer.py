@@ -42,6 +42,7 @@ class CallRequest:
     script_id: str
     lead: Mapping[str, str] = field(default_factory=dict)
     caller_id: str | None = None
+    voice: str | None = None  # the agent voice profile the robot speaks with (None: the stock voice)
     timezone: str = "UTC"  # the lead's own zone, for the dialogue's dates and times
     policy: Mapping[str, Any] = field(default_factory=dict)  # the campaign's dialogue settings (CampaignPolicy)
     meta: Mapping[str, Any] = field(default_factory=dict)  # for the console's live board (campaign name, team...)
@@ -88,6 +89,7 @@ class RobotPlacer:
             lead=request.lead,
             policy=policy,
             caller_id=request.caller_id,
+            voice=request.voice,
             serve=None if self._serve is None else (lambda session: self._serve_call(request, session)),
         )
         if isinstance(result, SessionRecord):

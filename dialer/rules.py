@@ -8,11 +8,11 @@ needs, detached from the database session.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from dialer.pacing import TokenBucket
 from dialer.placer import CallRequest
@@ -77,8 +77,7 @@ class CampaignRules:
     dialogue: dict[str, Any]
     bucket: TokenBucket
     lease_expired_retry_s: float = 300.0
-    industry: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    voice: str | None = None  # the campaign's agent voice profile
 
     @classmethod
     def from_row(cls, c: Campaign, now_s: float) -> CampaignRules:
@@ -97,6 +96,7 @@ class CampaignRules:
             dialogue=dict(c.dialogue_settings or {}),
             bucket=TokenBucket(c.calls_per_second, max(1.0, c.calls_per_second), now_s),
             lease_expired_retry_s=retry.rule_for("lease_expired").after_s,
+            voice=c.voice_profile_id,
         )
 
     def window_verdict(self, lead: LeadView, now: datetime, margin: timedelta) -> WindowVerdict:
@@ -128,6 +128,7 @@ class CampaignRules:
             script_id=self.script_id,
             lead=lead.placeholders(),
             caller_id=self.caller_id,
+            voice=self.voice,
             timezone=zone,
             policy=self.dialogue,
             meta=meta,
@@ -135,13 +136,20 @@ class CampaignRules:
 
 
 def load_running_campaigns(
-    database: Database, now_s: float, only: tuple[int, ...] | None = None, scripts: frozenset[str] | None = None
+    database: Database,
+    now_s: float,
+    only: tuple[int, ...] | None = None,
+    scripts: frozenset[str] | None = None,
+    voices: frozenset[str] | None = None,
 ) -> dict[int, CampaignRules]:
+    """Running campaigns (of `only`, if given) whose script and voice this process has loaded (None: any)."""
     stmt = select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
     if only is not None:
         stmt = stmt.where(Campaign.id.in_(only))
     if scripts is not None:
         stmt = stmt.where(Campaign.script_id.in_(sorted(scripts)))
+    if voices is not None:
+        stmt = stmt.where(or_(Campaign.voice_profile_id.is_(None), Campaign.voice_profile_id.in_(sorted(voices))))
     rules = {}
     with database.read() as s:
         for c in s.scalars(stmt):

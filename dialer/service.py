@@ -32,7 +32,7 @@ from storage.models import Campaign, CampaignStatus
 from storage.models.base import utcnow
 from telephony import SipAccount
 
-__all__ = ["DialerService", "ServiceOptions", "TrackedPlacer", "campaign_scripts"]
+__all__ = ["DialerService", "ServiceOptions", "TrackedPlacer", "campaign_needs"]
 
 log = logging.getLogger(__name__)
 POOL_RELEASE_EVERY_S = 60.0
@@ -56,19 +56,21 @@ class ServiceOptions:
     protection_s: float = 7 * 86400.0
     detect_machines: bool = True
     window_margin_s: float = 120.0
+    voices_dir: Path | None = None  # agents' voice profiles (None: $CALLCENTER_VOICES_DIR, else var/voices)
     pool_cooldown_s: float = 3 * 86400.0  # a released lead's former rep may not claim it again before this
     pace_with_agents: bool = False  # pace by agent availability (a console in this process reports it)
 
 
-def campaign_scripts(database: Database, campaign_ids: tuple[int, ...] | None) -> list[str]:
-    """The scripts the dialer must load: those of the listed campaigns, else of every running one."""
-    stmt = select(Campaign.script_id).distinct()
+def campaign_needs(database: Database, campaign_ids: tuple[int, ...] | None) -> tuple[list[str], list[str]]:
+    """The scripts and agent voices the dialer must load: those of the listed campaigns, else of every running one."""
+    stmt = select(Campaign.script_id, Campaign.voice_profile_id)
     if campaign_ids is None:
         stmt = stmt.where(Campaign.status == CampaignStatus.RUNNING)
     else:
         stmt = stmt.where(Campaign.id.in_(campaign_ids))
     with database.read() as s:
-        return sorted(s.scalars(stmt))
+        rows = s.execute(stmt).all()
+    return sorted({r.script_id for r in rows}), sorted({r.voice_profile_id for r in rows if r.voice_profile_id})
 
 
 class DialerService:
@@ -85,7 +87,8 @@ class DialerService:
         await asyncio.to_thread(migrate.upgrade, o.database_url)
         database = Database(o.database_url)
         try:
-            scripts = sorted({*o.scripts, *await asyncio.to_thread(campaign_scripts, database, o.campaign_ids)})
+            needed, voices = await asyncio.to_thread(campaign_needs, database, o.campaign_ids)
+            scripts = sorted({*o.scripts, *needed})
             if not scripts:
                 raise ValueError("expected a running campaign or --script, got nothing to load")
             config = RobotConfig(
@@ -98,16 +101,20 @@ class DialerService:
                 records_dir=None,
                 recordings_dir=o.recordings_dir,
                 detect_machines=o.detect_machines,
+                voices=tuple(voices),
+                voices_dir=o.voices_dir,
             )
             robot = await Robot.load(config)
             try:
-                await self._serve(database, robot, frozenset(scripts), stop)
+                await self._serve(database, robot, frozenset(scripts), frozenset(voices), stop)
             finally:
                 await robot.close()
         finally:
             database.dispose()
 
-    async def _serve(self, database: Database, robot: Any, scripts: frozenset[str], stop: asyncio.Event) -> None:
+    async def _serve(
+        self, database: Database, robot: Any, scripts: frozenset[str], voices: frozenset[str], stop: asyncio.Event
+    ) -> None:
         from dialer.webhooks import WebhookSender
 
         o = self.options

@@ -55,6 +55,9 @@ class RobotConfig:
     session: SessionConfig = dataclasses.field(default_factory=SessionConfig)
     answer_timeout_s: float = 45.0  # dial to answer or failure
     detect_machines: bool = True  # answering-machine detection on every call (human-first; docs/amd.md)
+    # agents whose voice the robot may speak with (`callcenter voice enroll`), and where their profiles live
+    voices: tuple[str, ...] = ()
+    voices_dir: Path | None = None  # None: $CALLCENTER_VOICES_DIR, else var/voices
 
 
 @dataclasses.dataclass(slots=True)
@@ -89,6 +92,7 @@ class Robot:
         self.pool: SipWorkerPool | None = None
         self.registry = SessionRegistry()
         self.store: RecordStore | None = None if config.records_dir is None else JsonRecordStore(config.records_dir)
+        self.voices: dict[str, CachedEngine] = {}  # agent -> that agent's voice (recordings, then the stock voice)
         self._stack = contextlib.AsyncExitStack()
 
     @classmethod
@@ -110,6 +114,8 @@ class Robot:
                 tts = languages[script.language].tts
                 rendered = await tts.prerender(fixed_lines(script), config.sample_rate_hz)
                 log.info("script %s: %d fixed lines rendered", sid, rendered)
+            for agent in config.voices:
+                robot.voices[agent] = await load_voice(agent, config, languages, list(scripts.values()))
             cfg = PoolConfig(
                 account=config.account, max_calls=config.max_calls, sip_port=config.sip_port,
                 rtp_port=config.rtp_port, sample_rate_hz=config.sample_rate_hz,
@@ -133,24 +139,27 @@ class Robot:
         lead: Mapping[str, str],
         policy: CampaignPolicy,
         caller_id: str | None = None,
+        voice: str | None = None,
         on_session: Callable[[CallSession], None] | None = None,
         serve: Callable[[CallSession], contextlib.AbstractContextManager[Any]] | None = None,
     ) -> CallRecord | CallResult:
         """Dial `uri`; once answered, serve the call in a `CallSession` and return its record. Unanswered: the
-        telephony result (busy, no answer, ...). `on_session(session)` runs before the session starts (listen-in,
+        telephony result (busy, no answer, ...). `voice`: the agent whose voice the robot speaks with (one of
+        `config.voices`; None: the stock voice). `on_session(session)` runs before the session starts (listen-in,
         a benchmark's probes). While it runs the session is registered by `serve(session)` (the console's live
         board), by default in the robot's own registry under `call_id`."""
         if self.pool is None:
             raise RuntimeError("expected a loaded robot, got one without SIP workers (closed?)")
         policy = dataclasses.replace(policy, lead=dict(lead))
         lang = self.languages[self.scripts[script_id].language]
+        tts = lang.tts if voice is None else self.voices[voice]
         dialogue = self.dialogue(script_id, policy, seed=zlib.crc32(call_id.encode()))
         recording = None if self.config.recordings_dir is None else self.config.recordings_dir / f"{call_id}.wav"
         call = await self.pool.place_call(uri, caller_id=caller_id, record_path=recording)
         # the opening names the lead: render it while the phone rings
         opening = [a.text for a in dialogue.start() if isinstance(a, Say)]
         dialogue = self.dialogue(script_id, policy, seed=zlib.crc32(call_id.encode()))  # start() again on answer
-        prerender = asyncio.create_task(lang.tts.prerender(opening, self.config.sample_rate_hz))
+        prerender = asyncio.create_task(tts.prerender(opening, self.config.sample_rate_hz))
         try:
             answered = await asyncio.wait_for(call.wait_answered(), self.config.answer_timeout_s)
         except TimeoutError:
@@ -159,7 +168,7 @@ class Robot:
         if not answered:
             return await call.hangup()
         session = CallSession(
-            call, dialogue, lang.tts, lambda: _recognizer(lang.asr), call_id=call_id, config=self.config.session,
+            call, dialogue, tts, lambda: _recognizer(lang.asr), call_id=call_id, config=self.config.session,
             store=self.store, recording_path=recording,
             amd=self._machine_detector(script_id),
         )  # fmt: skip
@@ -179,6 +188,29 @@ class Robot:
         for lang in self.languages.values():
             lang.asr.close()
             lang.engine.close()
+
+
+async def load_voice(
+    agent: str, config: RobotConfig, languages: Mapping[str, Language], scripts: list[Script]
+) -> CachedEngine:
+    """The agent's voice: their recordings first, then the robot's stock voice of the profile's language (the same
+    engine the robot already loaded); the scripts' fixed lines are prerendered in it."""
+    from tts.cli import profiles_root
+    from tts.profile_cache import CachedProfileEngine
+    from tts.voice_profile import VoiceProfile, VoiceProfileEngine
+
+    profile = await asyncio.to_thread(VoiceProfile.load, (config.voices_dir or profiles_root()) / agent)
+    lang = profile.script.language
+    if lang not in languages:
+        raise ValueError(f"voice {agent!r}: expected a loaded script in its language {lang!r}, got none")
+    engine = VoiceProfileEngine(profile, stock=languages[lang].engine)
+    await engine.warm_up(config.sample_rate_hz)
+    cache = PhraseCache(None if config.phrase_dir is None else config.phrase_dir / f"voice-{agent}")
+    voiced = CachedProfileEngine(engine, cache)
+    lines = [line for script in scripts if script.language == lang for line in fixed_lines(script)]
+    rendered = await voiced.prerender(lines, config.sample_rate_hz)
+    log.info("voice %s: %d fixed lines rendered", agent, rendered)
+    return voiced
 
 
 def _recognizer(pool: Any) -> Any:

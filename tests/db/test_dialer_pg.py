@@ -32,3 +32,6 @@ test_a_graceful_stop_hangs_up_after_the_drain_and_records_the_call = (
     loop.test_a_graceful_stop_hangs_up_after_the_drain_and_records_the_call
 )
 test_a_lead_whose_zone_cannot_be_told_is_never_called = loop.test_a_lead_whose_zone_cannot_be_told_is_never_called
+test_only_campaigns_whose_script_and_voice_are_loaded_are_dialed = (
+    loop.test_only_campaigns_whose_script_and_voice_are_loaded_are_dialed
+)

@@ -67,6 +67,7 @@ class Dialed:
     phone: str
     at: datetime
     zone: str
+    voice: str | None = None
 
 
 @dataclass
@@ -83,7 +84,9 @@ class ScriptedPlacer:
 
     async def place(self, request: CallRequest) -> PlacedCall:
         self.calls.append(
-            Dialed(request.attempt_id, request.lead_id, request.phone_e164, self.clock(), request.timezone)
+            Dialed(
+                request.attempt_id, request.lead_id, request.phone_e164, self.clock(), request.timezone, request.voice
+            )
         )
         self.in_progress += 1
         self.most_at_once = max(self.most_at_once, self.in_progress)

@@ -228,3 +228,17 @@ def test_a_lead_whose_zone_cannot_be_told_is_never_called(db: Database) -> None:
     lead = lead_of(db, unknown)
     assert (lead.status, lead.category, lead.attempts) == (LeadStatus.DONE, "no_timezone", 0)
     assert attempts_of(db, unknown) == []
+
+
+def test_only_campaigns_whose_script_and_voice_are_loaded_are_dialed(db: Database) -> None:
+    plain, voiced, other_voice, other_script = "+12125550161", "+12125550162", "+12125550163", "+12125550164"
+    make_campaign(db, [plain])
+    make_campaign(db, [voiced], voice_profile_id="dana")
+    make_campaign(db, [other_voice], voice_profile_id="eli")
+    make_campaign(db, [other_script], script_id="education-en")
+    clock = Clock(T0)
+    placer = ScriptedPlacer(clock, {p: [answered("D")] for p in (plain, voiced, other_voice, other_script)})
+    dialer = dialer_for(db, placer, clock, script_ids=frozenset({"insurance-en"}), voice_ids=frozenset({"dana"}))
+    asyncio.run(drive(dialer, clock, lambda: len(placer.calls) >= 2, step_s=60, max_steps=10))
+    assert {(c.phone, c.voice) for c in placer.calls} == {(plain, None), (voiced, "dana")}
+    assert lead_of(db, other_voice).status == lead_of(db, other_script).status == LeadStatus.QUEUED
