@@ -42,6 +42,8 @@ log = logging.getLogger("telephony.worker")
 
 HANDLE_EVENTS_MS = 5
 HOUSEKEEPING_S = 0.1
+PJ_ETOOMANY = 70010  # makeCall: every pjsua call slot is taken
+SLOT_WAIT_S = 2.0  # a just-ended call can hold its slot a little longer (CANCEL/487): retry makeCall meanwhile
 SHUTDOWN_GRACE_S = 2.0
 CONTROL_SEND_TIMEOUT_S = 5.0
 DTMF_IS_UPDATE = 1  # pjmedia_stream_dtmf_event flags (not exported by the SWIG module)
@@ -354,6 +356,7 @@ class Worker:
             self.ep.libCreate()
         self.calls: dict[int, WorkerCall] = {}
         self.retired: list[WorkerCall] = []
+        self.waiting: list[tuple[float, dict[str, Any]]] = []  # (give up at, call command): no free slot yet
         self.accounts: dict[str, WorkerAccount] = {}
         self.local_hostport = ""
         self.running = True
@@ -450,6 +453,8 @@ class Worker:
         elif op == "shutdown":
             self.running = False
         elif call is None:
+            if op == "hangup":
+                self.drop_waiting(int(cmd.get("call_id", -1)))
             return  # the call already ended; its "ended" event is on its way
         elif op == "hangup":
             call.end("hangup")
@@ -459,7 +464,8 @@ class Worker:
         elif op == "dtmf":
             self.send_dtmf(call, str(cmd["digits"]))
 
-    def place(self, cmd: dict[str, Any]) -> None:
+    def place(self, cmd: dict[str, Any], give_up_at: float | None = None) -> None:
+        give_up_at = time.monotonic() + SLOT_WAIT_S if give_up_at is None else give_up_at
         call_id = int(cmd["call_id"])
         call = WorkerCall(self, self.account_for(cmd.get("caller_id")), call_id)
         prm = pj.CallOpParam(True)
@@ -471,6 +477,11 @@ class Worker:
         try:
             call.makeCall(str(cmd["to"]), prm)
         except pj.Error as exc:
+            # The main process counts a slot free once a call has ended; pjsua may hold it a moment longer (a
+            # CANCELed INVITE waits for its 487). Try again on the next loop turns until SLOT_WAIT_S has passed.
+            if exc.status == PJ_ETOOMANY and time.monotonic() < give_up_at:
+                self.waiting.append((give_up_at, cmd))
+                return
             log.warning("makeCall failed: status=%s", exc.status)
             call.local_cause = "error"
             self.emit(
@@ -483,6 +494,19 @@ class Worker:
             return
         self.calls[call_id] = call
         call.emit_state("calling")
+
+    def drop_waiting(self, call_id: int) -> None:
+        """A call hung up before it got a slot: it ends without ever being dialed."""
+        kept = [(t, c) for t, c in self.waiting if int(c["call_id"]) != call_id]
+        if len(kept) == len(self.waiting):
+            return
+        self.waiting = kept
+        self.emit(
+            {
+                "ev": "ended", "call_id": call_id, "sip_status": 0, "reason": "hangup", "answered": False,
+                "local_cause": "hangup", "remote_responded": False, "duration_s": 0.0, "setup_s": 0.0,
+            }
+        )  # fmt: skip
 
     def send_dtmf(self, call: WorkerCall, digits: str) -> None:
         try:
@@ -507,6 +531,9 @@ class Worker:
         while self.running:
             self.ep.libHandleEvents(HANDLE_EVENTS_MS)
             self.purge()
+            waiting, self.waiting = self.waiting, []
+            for give_up_at, cmd in waiting:
+                self.place(cmd, give_up_at)
             messages = self.link.receive()
             if messages is None or self.link.broken:
                 break  # main process gone: hang up and leave

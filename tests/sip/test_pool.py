@@ -293,3 +293,21 @@ def test_a_uri_the_stack_rejects_ends_the_call_as_failed_without_touching_the_ne
             assert not await call.wait_answered()
 
     asyncio.run(scenario())
+
+
+def test_calls_placed_right_after_ended_ones_get_their_slots(echo_uri: str) -> None:
+    """pjsua frees an ended call's slot only once its media is torn down, a moment after the call reported its
+    end; the pool counts the slot free at the end, so the next makeCall can meet a full table (PJ_ETOOMANY). The
+    worker waits for the slot instead of failing the call."""
+
+    async def scenario() -> list[Disposition]:
+        ended: list[Disposition] = []
+        async with SipWorkerPool(pool_config(max_calls=4)) as pool:
+            for _ in range(8):
+                calls = [await pool.place_call(echo_uri) for _ in range(4)]
+                await asyncio.gather(*(c.wait_answered() for c in calls))
+                results = await asyncio.gather(*(c.hangup() for c in calls))
+                ended += [r.disposition for r in results]
+        return ended
+
+    assert asyncio.run(scenario()) == [Disposition.ANSWERED] * 32
