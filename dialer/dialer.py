@@ -29,11 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from dialer.outcomes import DIALER_STOPPED, OutcomeRecorder
 from dialer.placer import CallPlacer, CallRequest, PlacedCall
-from dialer.retry import DEFAULT_RULES
-from dialer.rules import CampaignRules, WindowVerdict, load_lead, load_running_campaigns
+from dialer.rules import CampaignRules, WindowVerdict, lease_expired_delay_s, load_lead, load_running_campaigns
 from storage import Database
+from storage.models import AttemptState, CallAttempt, Campaign
 from storage.models.base import utcnow
 from storage.repos import (
     Claim,
@@ -47,7 +49,6 @@ from storage.repos import (
 __all__ = ["Admission", "Dialer", "DialerConfig", "default_worker_id"]
 
 log = logging.getLogger(__name__)
-DEFAULT_LEASE_EXPIRED_RETRY_S = DEFAULT_RULES["lease_expired"].after_s
 
 # Admission(campaign, calls_in_progress_here) -> how many more calls may start now (the pacer's say)
 Admission = Callable[[CampaignRules, int], int]
@@ -184,13 +185,14 @@ class Dialer:
                     held.task.cancel()
 
     async def _sweep(self, stop: asyncio.Event) -> None:
-        """End attempts whose dialer died mid-call (any dialer's, this one's before a restart)."""
-        while not stop.is_set():
-            for rules in [*self.campaigns.values(), None]:  # None: campaigns not running (paused meanwhile)
-                ended = await asyncio.to_thread(self._expire, rules)
-                if ended:
-                    cid = "other" if rules is None else rules.campaign_id
-                    log.warning("campaign %s: %d attempts ended as lease_expired", cid, ended)
+        """End attempts whose dialer died mid-call (any dialer's, this one's before a restart), whatever the state
+        of their campaign now."""
+        while True:  # at least once: a restarted dialer ends its own dead calls first
+            ended = await asyncio.to_thread(self._expire)
+            if ended:
+                log.warning("%d attempts ended as lease_expired", ended)
+            if stop.is_set():
+                return
             await _first_of(stop.wait(), timeout_s=self.config.lease_s / 2)
 
     async def _drain(self) -> None:
@@ -278,13 +280,21 @@ class Dialer:
         with self.db.transaction() as s:
             self.outcomes.not_dialed(s, claim, verdict.retry_at, verdict.reason, self.clock())
 
-    def _expire(self, rules: CampaignRules | None) -> int:
-        """The running campaign's expired dialing attempts, retried after its own delay; with None, those of
-        every campaign (what is left: campaigns not running now), retried after the default delay."""
-        delay_s = DEFAULT_LEASE_EXPIRED_RETRY_S if rules is None else rules.lease_expired_retry_s
+    def _expire(self) -> int:
+        """Expired dialing attempts of every campaign, each lead retried after its campaign's `lease_expired`
+        delay (the default one if the campaign's stored policy is invalid)."""
+        now = self.clock()
         with self.db.transaction() as s:
-            cid = None if rules is None else rules.campaign_id
-            return len(expire_leases(s, now=self.clock(), retry_after_s=delay_s, campaign_id=cid))
+            expired = (
+                select(CallAttempt.campaign_id)
+                .where(CallAttempt.state == AttemptState.DIALING, CallAttempt.lease_expires_at < now)
+                .distinct()
+            )
+            ended = 0
+            for cid, policy in s.execute(select(Campaign.id, Campaign.retry_policy).where(Campaign.id.in_(expired))):
+                delay_s = lease_expired_delay_s(policy)
+                ended += len(expire_leases(s, now=now, retry_after_s=delay_s, campaign_id=cid))
+            return ended
 
 
 async def _first_of(*aws: object, timeout_s: float) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 
 from dialer.pacing import TokenBucket
 from dialer.placer import CallRequest
-from dialer.retry import RetryPolicy
+from dialer.retry import DEFAULT_RULES, RetryPolicy
 from dialer.windows import CallingWindows
 from dialer.zones import lead_zones
 from storage import Database
@@ -25,7 +25,7 @@ from storage.repos import Claim
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CampaignRules", "LeadView", "WindowVerdict", "load_lead", "load_running_campaigns"]
+__all__ = ["CampaignRules", "LeadView", "WindowVerdict", "lease_expired_delay_s", "load_lead", "load_running_campaigns"]
 
 NEVER_OPEN_RETRY = timedelta(days=1)  # windows that never open (a misconfigured campaign): look again tomorrow
 
@@ -76,7 +76,6 @@ class CampaignRules:
     retry: RetryPolicy
     dialogue: dict[str, Any]
     bucket: TokenBucket
-    lease_expired_retry_s: float = 300.0
     voice: str | None = None  # the campaign's agent voice profile
 
     @classmethod
@@ -95,7 +94,6 @@ class CampaignRules:
             retry=retry,
             dialogue=dict(c.dialogue_settings or {}),
             bucket=TokenBucket(c.calls_per_second, max(1.0, c.calls_per_second), now_s),
-            lease_expired_retry_s=retry.rule_for("lease_expired").after_s,
             voice=c.voice_profile_id,
         )
 
@@ -133,6 +131,14 @@ class CampaignRules:
             policy=self.dialogue,
             meta=meta,
         )
+
+
+def lease_expired_delay_s(retry_policy: dict[str, Any] | None) -> float:
+    """How long after a dead dialer's attempt is ended its lead is due again (the campaign's retry policy)."""
+    try:
+        return RetryPolicy.from_json(retry_policy or {}).rule_for("lease_expired").after_s
+    except ValueError:  # an invalid stored policy: that campaign is not dialed, but its dead attempts still end
+        return DEFAULT_RULES["lease_expired"].after_s
 
 
 def load_running_campaigns(

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from dialer.dialer import Dialer, DialerConfig
 from dialer.placer import PlacedCall
@@ -18,6 +18,8 @@ from storage.models import (
     AttemptState,
     CallAttempt,
     CallRecord,
+    Campaign,
+    CampaignStatus,
     DoNotCall,
     FollowUp,
     Lead,
@@ -27,7 +29,7 @@ from storage.models import (
     Webhook,
     WebhookDelivery,
 )
-from storage.repos import expire_leases
+from storage.repos import claim_next_attempt, expire_leases, mark_dialing
 from tests.unit.dialer_fixtures import Clock, ScriptedPlacer, answered, drive, make_campaign, until
 
 pytestmark = pytest.mark.unit
@@ -242,3 +244,23 @@ def test_only_campaigns_whose_script_and_voice_are_loaded_are_dialed(db: Databas
     asyncio.run(drive(dialer, clock, lambda: len(placer.calls) >= 2, step_s=60, max_steps=10))
     assert {(c.phone, c.voice) for c in placer.calls} == {(plain, None), (voiced, "dana")}
     assert lead_of(db, other_voice).status == lead_of(db, other_script).status == LeadStatus.QUEUED
+
+
+def test_the_sweeper_ends_a_dead_dialers_calls_with_each_campaigns_own_delay(db: Database) -> None:
+    live, paused = "+12125550171", "+12125550172"
+    a = make_campaign(db, [live], retry_policy={"lease_expired": {"times": 2, "after_s": 60}})
+    b = make_campaign(db, [paused], retry_policy={"lease_expired": {"times": 2, "after_s": 900}})
+    for cid in (a, b):  # a dialer claimed and dialed, then died
+        with db.transaction() as s:
+            claim = claim_next_attempt(s, cid, "dead-dialer", lease_s=5, now=T0)
+            assert claim is not None and mark_dialing(s, claim.attempt_id, "dead-dialer", now=T0)
+    with db.transaction() as s:
+        s.execute(update(Campaign).where(Campaign.id == b).values(status=CampaignStatus.PAUSED))
+    clock = Clock(T0 + timedelta(seconds=30))
+    placer = ScriptedPlacer(clock, {})
+    asyncio.run(drive(dialer_for(db, placer, clock), clock, lambda: True, step_s=1, max_steps=1))
+    assert [a.disposition for a in attempts_of(db, live)] == ["lease_expired"]
+    assert [a.disposition for a in attempts_of(db, paused)] == ["lease_expired"]
+    assert lead_of(db, live).next_attempt_at == clock.now + timedelta(seconds=60)
+    assert lead_of(db, paused).next_attempt_at == clock.now + timedelta(seconds=900)
+    assert placer.calls == []  # the live lead is due only a minute later
