@@ -64,12 +64,18 @@ def test_piper_is_intelligible_to_whisper() -> None:
     import soxr  # type: ignore[import-untyped]
 
     engine = load_piper_engine()
-    frames, _ = run(lambda: timed_drain(engine.stream(SENTENCE, 8000)))
-    engine.close()
-    pcm8k = np.concatenate([f.samples for f in frames]).astype(np.float32) / 32768
     model = whisper.WhisperModel(str(models.get_model_path()), compute_type="int8", cpu_threads=2)
-    segments, _ = model.transcribe(soxr.resample(pcm8k, 8000, 16000), language="en", beam_size=1)
-    transcript = " ".join(s.text for s in segments)
-    # Piper samples its durations and noise (VITS), so one word is now and then misheard: judge the sentence
-    # by its word error rate (<= 2 of 15 words), not by every key word. espeak-ng's version scores far worse.
-    assert word_error_rate(HEARD, transcript) <= 2 / 15, transcript
+    errors, heard = [], []
+    try:
+        for _ in range(3):
+            frames, _ = run(lambda: timed_drain(engine.stream(SENTENCE, 8000)))
+            pcm8k = np.concatenate([f.samples for f in frames]).astype(np.float32) / 32768
+            segments, _ = model.transcribe(soxr.resample(pcm8k, 8000, 16000), language="en", beam_size=1)
+            heard.append(" ".join(s.text for s in segments))
+            errors.append(word_error_rate(HEARD, heard[-1]))
+    finally:
+        engine.close()
+    # Piper samples its durations and noise inside its ONNX graph (VITS; no seed reaches it), so a word is now and
+    # then misheard: judge three renderings by their median word error rate (<= 2 of 15 words), not one rendering
+    # by every key word. espeak-ng's version scores far worse.
+    assert sorted(errors)[1] <= 2 / 15, heard
