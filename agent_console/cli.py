@@ -27,7 +27,7 @@ app = typer.Typer(help="The agent console: serve it, create its users.", no_args
 DbUrl = Annotated[str | None, typer.Option("--db-url", help="database URL (default: $CALLCENTER_DB_URL, else SQLite)")]
 
 
-def _recommender_factory() -> Recommender:
+def shipped_recommender() -> Recommender:
     """The gold-seller recommender over the shipped scripts, with the MiniLM encoder (weights ship in a package)."""
     from scripts_library.catalog import load_catalog
     from scripts_library.embeddings import shared_minilm
@@ -59,7 +59,7 @@ def serve(
 
     settings = ConsoleSettings(
         database_url=db_url,
-        recommender_factory=_recommender_factory if recommendations else None,
+        recommender_factory=shipped_recommender if recommendations else None,
         static_dir=static_dir or STATIC_DIR,
         recordings_dir=recordings_dir,
         secure_cookies=secure_cookies,

@@ -67,6 +67,13 @@ def run(
     protection_days: Annotated[float, typer.Option(help="a rep's protection period for an assigned lead")] = 7.0,
     detect_machines: Annotated[bool, typer.Option(help="answering-machine detection on every call")] = True,
     window_margin_s: Annotated[float, typer.Option(help="no call starts this close to its window's end")] = 120.0,
+    console: Annotated[
+        str | None,
+        typer.Option(
+            help="also serve the console at HOST:PORT in this process: its agents can take over these calls, and "
+            "their availability paces the dialer"
+        ),
+    ] = None,
 ) -> None:
     """Dial until SIGTERM/SIGINT (calls in progress finish first). Logs carry ids, never numbers or names."""
     from dialer.dialplan import DialPlan
@@ -108,6 +115,17 @@ def run(
     async def main() -> None:
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        await DialerService(options).run(stop)
+        if console is None:
+            await DialerService(options).run(stop)
+            return
+        from agent_console.cli import shipped_recommender
+        from agent_console.settings import ConsoleSettings
+        from dialer.serve import serve
+
+        host, _, port = console.rpartition(":")
+        settings = ConsoleSettings(
+            database_url=db_url, recommender_factory=shipped_recommender, recordings_dir=recordings or Path("data")
+        )
+        await serve(options, settings, host or "127.0.0.1", int(port), stop)
 
     asyncio.run(main())

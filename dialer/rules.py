@@ -116,7 +116,13 @@ class CampaignRules:
         return WindowVerdict(False, retry_at, reason, zone)
 
     def request(self, claim: Claim, lead: LeadView, zone: str) -> CallRequest:
-        meta = {"campaign_name": self.name, "team_id": self.team_id, "industry": lead.industry}
+        meta = {
+            "campaign_name": self.name,
+            "team_id": self.team_id,
+            "industry": lead.industry,
+            "language": self.language,
+            "lead_name": lead.name,
+        }
         return CallRequest(
             call_id=f"a{claim.attempt_id}",
             attempt_id=claim.attempt_id,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,17 @@ class DialerService:
         self.metrics = DialerMetrics()
         # agents can only take calls from a console in this process; without one, pace by the campaign's caps
         self.desk = HandoffDesk(metrics=self.metrics, handoffs_enabled=options.pace_with_agents)
+        # a console in this process shows each answered call on its live board (`LiveCalls.serving`)
+        self.live: Callable[[CallRequest, Any], contextlib.AbstractContextManager[Any]] | None = None
+
+    @contextlib.contextmanager
+    def _serving(self, request: CallRequest, session: Any) -> Iterator[None]:
+        """An answered call: followed by the handoff desk, and shown on the console's board if there is one."""
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.desk.serving(request, session))
+            if self.live is not None:
+                stack.enter_context(self.live(request, session))
+            yield
 
     async def run(self, stop: asyncio.Event) -> None:
         from session.robot import Robot, RobotConfig
@@ -124,12 +136,13 @@ class DialerService:
         outcomes = OutcomeRecorder(
             strategy=o.assignment, protection_s=o.protection_s, on_recorded=self.metrics.on_recorded
         )
-        placer = TrackedPlacer(RobotPlacer(robot, o.dial_plan, serve=self.desk.serving), self.desk)
+        placer = TrackedPlacer(RobotPlacer(robot, o.dial_plan, serve=self._serving), self.desk)
         config = DialerConfig(
             lease_s=o.lease_s,
             max_calls=o.max_calls,
             campaign_ids=o.campaign_ids,
             script_ids=scripts,
+            voice_ids=voices,
             window_margin_s=o.window_margin_s,
         )
         dialer = Dialer(database, placer, config, outcomes=outcomes, admission=self.desk.admission)

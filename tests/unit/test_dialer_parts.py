@@ -210,3 +210,41 @@ def test_an_uncached_line_reports_its_first_frame_and_a_cached_one_does_not(tmp_
     asyncio.run(engine.prerender(["cached line"], 8000))
     asyncio.run(play("cached line"))
     assert len(seen) == 1
+
+
+# -- one process with the console --
+
+
+def test_a_served_call_is_on_the_board_with_its_campaign_and_lead() -> None:
+    from dialer.serve import call_meta
+
+    request = CallRequest(
+        "a9", 9, 4, 2, "+4930123456", "insurance-zh", meta={"campaign_name": "spring", "team_id": 3,
+                                                            "industry": "insurance", "language": "zh",
+                                                            "lead_name": "Wang Li"},
+    )  # fmt: skip
+    meta = call_meta(request)
+    assert (meta.call_id, meta.campaign_id, meta.attempt_id, meta.lead_id) == ("a9", 2, 9, 4)
+    assert (meta.campaign_name, meta.team_id, meta.language, meta.script_id) == ("spring", 3, "zh", "insurance-zh")
+    assert (meta.lead_phone, meta.lead_name, meta.industry) == ("+4930123456", "Wang Li", "insurance")
+
+
+def test_the_service_shows_an_answered_call_on_the_board_and_to_the_desk() -> None:
+    import contextlib
+
+    from dialer.service import DialerService, ServiceOptions
+
+    service = DialerService(ServiceOptions(dial_plan=DialPlan("sip:{digits}@x")))
+    shown: list[str] = []
+
+    @contextlib.contextmanager
+    def board(request: CallRequest, session: Any) -> Any:
+        shown.append(request.call_id)
+        yield
+        shown.remove(request.call_id)
+
+    service.live = board
+    service.desk.dialing(request("a5"))
+    with service._serving(request("a5"), FakeSession(FakeEvents())):
+        assert shown == ["a5"] and active(service.metrics)["robot"] == 1
+    assert shown == []
