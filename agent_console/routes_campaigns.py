@@ -27,13 +27,16 @@ from agent_console.policy import Viewer, is_staff
 from dialer import campaigns
 from dialer.campaigns import CampaignProgress, CampaignSpec
 from scripts_library.catalog import load_catalog
-from storage.models import Campaign, Lead, LeadStatus
+from storage.models import CallAttempt, CallRecord, Campaign, Lead, LeadStatus
 
-__all__ = ["CampaignBody", "campaign_json", "progress_json", "router", "visible_campaign"]
+__all__ = ["CampaignBody", "campaign_json", "latency_histogram", "progress_json", "router", "visible_campaign"]
 
 router = APIRouter(prefix="/api", tags=["campaigns"])
 _WRONG_STATUS = "expected campaign in "  # dialer.campaigns' message for an illegal step or edit
 _FINISHED = (LeadStatus.DONE.value, LeadStatus.DO_NOT_CALL.value)
+LATENCY_BIN_MS = 100
+LATENCY_MAX_BINS = 50  # the last bin gathers everything from 4.9 s up
+LATENCY_RECORDS = 5000  # the newest records read for the histogram: bounds one request's cost on a big campaign
 
 
 class CampaignBody(BaseModel):
@@ -222,6 +225,56 @@ def campaign_progress(campaign_id: int, viewer: ViewerDep, console: ConsoleDep) 
     with console.db.read() as s:
         visible_campaign(s, viewer, campaign_id)
         return progress_json(campaigns.progress(s, campaign_id))
+
+
+def latency_histogram(
+    values_ms: list[float], bin_ms: int = LATENCY_BIN_MS, max_bins: int = LATENCY_MAX_BINS
+) -> dict[str, Any]:
+    """Counts of `values_ms` in bins `[i * bin_ms, (i + 1) * bin_ms)`, from 0 up to the highest one used; the last
+    of `max_bins` is open-ended (`hi_ms` None). Negative values count in the first bin."""
+    counts = [0] * max_bins
+    for value in values_ms:
+        counts[min(max(int(value // bin_ms), 0), max_bins - 1)] += 1
+    used = max((i + 1 for i, n in enumerate(counts) if n), default=0)
+    bins = [
+        {"lo_ms": i * bin_ms, "hi_ms": None if i == max_bins - 1 else (i + 1) * bin_ms, "count": counts[i]}
+        for i in range(used)
+    ]
+    ordered = sorted(values_ms)
+    return {
+        "bin_ms": bin_ms,
+        "bins": bins,
+        "n": len(ordered),
+        "p50_ms": _quantile(ordered, 0.5),
+        "p95_ms": _quantile(ordered, 0.95),
+    }
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
+
+
+def _voice_to_voice_ms(s: Session, campaign_id: int) -> list[float]:
+    rows = s.scalars(
+        select(CallRecord.timings)
+        .join(CallAttempt, CallAttempt.id == CallRecord.attempt_id)
+        .where(CallAttempt.campaign_id == campaign_id)
+        .order_by(CallRecord.id.desc())
+        .limit(LATENCY_RECORDS)
+    )
+    values: list[float] = []
+    for timings in rows:
+        found = timings.get("voice_to_voice_ms") if isinstance(timings, dict) else None
+        if isinstance(found, list):
+            values.extend(float(v) for v in found if isinstance(v, int | float) and not isinstance(v, bool))
+    return values
+
+
+@router.get("/campaigns/{campaign_id}/latency", summary="Histogram of the robot's voice-to-voice latency (100 ms bins)")
+def campaign_latency(campaign_id: int, viewer: ViewerDep, console: ConsoleDep) -> dict[str, Any]:
+    with console.db.read() as s:
+        visible_campaign(s, viewer, campaign_id)
+        return latency_histogram(_voice_to_voice_ms(s, campaign_id))
 
 
 def _step_route(step: Callable[..., Campaign]) -> Callable[..., dict[str, Any]]:

@@ -22,13 +22,15 @@ export function setCsrfToken(token) {
   csrfToken = token;
 }
 
-async function request(method, path, body) {
+async function request(method, path, body, { raw = false } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") {
     if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
   }
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
-  if (body !== undefined) {
+  if (raw) {
+    init.body = body; // a File or Blob, sent as it is (uploads stream to the server, no multipart)
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -50,6 +52,8 @@ export const api = {
   post: (path, body) => request("POST", path, body),
   patch: (path, body) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),
+  /** POST a File as the request body (lead and list uploads, docs/console-api.md). */
+  upload: (path, file) => request("POST", path, file, { raw: true }),
 
   async login(username, password) {
     const data = await request("POST", "/api/login", { username, password });

@@ -1,11 +1,13 @@
 // The console's entry point: who is logged in, and a hash router (#/login, #/board, #/calls/{id}, #/history,
-// #/history/{id}). Hash routes because the server serves index.html at `/` only; every view is a function
-// `render(root, context) -> cleanup`, and the cleanup (closing sockets, the microphone) runs on every route change.
+// #/history/{id}, #/campaigns, #/campaigns/{id}). Hash routes because the server serves index.html at `/` only;
+// every view is a function `render(root, context) -> cleanup`, and the cleanup (closing sockets, the microphone,
+// refresh timers) runs on every route change.
 
 import { renderAudit, renderUsers } from "./admin.js";
 import { api, onUnauthenticated } from "./api.js";
 import { renderBoard } from "./board.js";
 import { renderCall } from "./call.js";
+import { renderCampaign, renderCampaigns } from "./campaigns.js";
 import { clear, el } from "./dom.js";
 import "./hooks.js";
 import { renderHistory, renderRecord } from "./history.js";
@@ -26,6 +28,8 @@ const ROUTES = [
   [/^#\/calls\/([^/?]+)$/, (m) => renderCall(root, { callId: decodeURIComponent(m[1]), user, navigate })],
   [/^#\/history(?:\?(.*))?$/, (m) => renderHistory(root, { params: new URLSearchParams(m[1] ?? ""), navigate })],
   [/^#\/history\/(\d+)$/, (m) => renderRecord(root, { recordId: m[1] })],
+  [/^#\/campaigns$/, () => renderCampaigns(root, { user, navigate })],
+  [/^#\/campaigns\/(\d+)$/, (m) => renderCampaign(root, { campaignId: m[1], user })],
   [/^#\/admin\/users$/, () => renderUsers(root), "admin"],
   [/^#\/audit$/, () => renderAudit(root), "staff"],
 ];

@@ -308,3 +308,38 @@ def test_no_phone_number_reaches_the_audit_log(tmp_path: Path) -> None:
         with world.console.db.read() as s:
             details = [str(e.details) for e in s.scalars(select(AuditEntry))]
         assert details and not any("2125550100" in d for d in details)
+
+
+def test_latency_is_a_histogram_of_the_campaigns_voice_to_voice_times(tmp_path: Path) -> None:
+    with console_world(tmp_path) as world:
+        red, blue = world.ids["red-campaign"], world.ids["blue-campaign"]
+        with world.console.db.transaction() as s:
+            for i, (campaign_id, timings) in enumerate(
+                (
+                    (red, {"voice_to_voice_ms": [420.0, 480.5, 610.0]}),
+                    (red, {"voice_to_voice_ms": [455.0, 9000.0], "greeting_ms": 300.0}),
+                    (red, {"talk_s": 12.0}),  # a record without the measure
+                    (blue, {"voice_to_voice_ms": [50.0]}),  # another campaign's
+                )
+            ):
+                lead = Lead(campaign_id=campaign_id, phone_e164=f"+1415555{i:04d}")
+                s.add(lead)
+                s.flush()
+                attempt = CallAttempt(lead_id=lead.id, campaign_id=campaign_id, attempt_no=1)
+                s.add(attempt)
+                s.flush()
+                save_call_record(s, attempt.id, timings=timings)
+        latency = world.as_user("ann").get(f"/api/campaigns/{red}/latency").json()
+        bins = latency["bins"]
+        assert (latency["bin_ms"], latency["n"], len(bins)) == (100, 5, 50)
+        assert [(b["lo_ms"], b["count"]) for b in bins if b["count"]] == [(400, 3), (600, 1), (4900, 1)]
+        assert bins[0] == {"lo_ms": 0, "hi_ms": 100, "count": 0} and bins[-1]["hi_ms"] is None
+        assert (latency["p50_ms"], latency["p95_ms"]) == (480.5, 9000.0)
+        assert world.as_user("bob").get(f"/api/campaigns/{red}/latency").status_code == 404  # another team's
+        assert world.as_user("sup").get(f"/api/campaigns/{blue + 100}/latency").status_code == 404
+
+
+def test_latency_of_a_campaign_without_calls_is_empty(tmp_path: Path) -> None:
+    with console_world(tmp_path) as world:
+        latency = world.as_user("sup").get(f"/api/campaigns/{world.ids['red-campaign']}/latency").json()
+        assert latency == {"bin_ms": 100, "bins": [], "n": 0, "p50_ms": None, "p95_ms": None}
