@@ -11,7 +11,7 @@ DEB_PACKAGES := sip-tester baresip-core kamailio sox libsox-fmt-base espeak-ng t
 	asterisk-core-sounds-en-wav chromium
 PYTEST_ARGS ?=
 
-.PHONY: install deps-debian venv speech-venvs lint typecheck test test-db test-unit test-sip bench-media bench-asr bench-tts clean
+.PHONY: install deps-debian venv speech-venvs lint typecheck test test-db test-unit test-sip bench-media bench-asr bench-tts bench clean
 
 install: deps-debian venv speech-venvs
 
@@ -95,6 +95,12 @@ bench-asr: install
 
 bench-tts: install
 	$(VENV)/bin/callcenter bench tts
+
+# Every benchmark, one at a time (about an hour: asr and call run in real time), then docs/benchmarks.md's generated
+# tables, docs/bench/*.json and the plots in docs/img/. Run it on a quiet machine. Quick pipeline check into
+# build/bench-quick/: `.venv/bin/python -m bench.report --quick`; one: `... --only leads`.
+bench: install
+	$(PY) -m bench.report
 
 clean:
 	rm -rf $(VENV) $(STAMPS) .pytest_cache .mypy_cache .ruff_cache *.egg-info
