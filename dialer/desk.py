@@ -84,7 +84,7 @@ class HandoffDesk:
 
     # -- the pacer --
 
-    def admission(self, rules: CampaignRules, here: int) -> int:
+    def admission(self, rules: CampaignRules) -> int:
         now_s = self.clock()
         pacer = self._pacer(rules, now_s)
         mine = [c for c in self._calls.values() if c.campaign_id == rules.campaign_id]

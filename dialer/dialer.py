@@ -50,8 +50,8 @@ __all__ = ["Admission", "Dialer", "DialerConfig", "default_worker_id"]
 
 log = logging.getLogger(__name__)
 
-# Admission(campaign, calls_in_progress_here) -> how many more calls may start now (the pacer's say)
-Admission = Callable[[CampaignRules, int], int]
+# Admission(campaign) -> how many more calls may start now (the pacer's say; it keeps its own view of the calls)
+Admission = Callable[[CampaignRules], int]
 
 
 def default_worker_id() -> str:
@@ -151,10 +151,9 @@ class Dialer:
 
     async def _start_calls(self, rules: CampaignRules, tg: asyncio.TaskGroup) -> int:
         """Claim and start as many attempts as every cap allows; returns how many."""
-        here = sum(1 for h in self._held.values() if h.claim.campaign_id == rules.campaign_id)
         room = self.config.max_calls - len(self._held)
         if self.admission is not None:
-            room = min(room, self.admission(rules, here))
+            room = min(room, self.admission(rules))
         if room <= 0:
             return 0
         everywhere = await asyncio.to_thread(self._open_attempts, rules.campaign_id)

@@ -113,7 +113,7 @@ def test_the_desk_follows_a_call_through_a_handoff_and_back() -> None:
     clock, metrics = Clock(), DialerMetrics()
     desk = HandoffDesk(metrics=metrics, clock=clock)
     desk.agent_available("7")
-    desk.admission(rules(), 0)  # the campaign's pacer exists from the first decision
+    desk.admission(rules())  # the campaign's pacer exists from the first decision
     desk.dialing(request("a1"))
     assert active(metrics)["dialing"] == 1
     session = FakeSession(FakeEvents())
@@ -152,11 +152,11 @@ def test_a_call_that_ends_while_waiting_is_an_abandoned_handoff() -> None:
 
 def test_with_no_agent_logged_in_a_campaign_that_hands_over_does_not_dial() -> None:
     desk = HandoffDesk(clock=Clock())
-    assert desk.admission(rules(), 0) == 0
+    assert desk.admission(rules()) == 0
     desk.agent_available("7")
-    assert desk.admission(rules(), 0) >= 1
+    assert desk.admission(rules()) >= 1
     robot_only = HandoffDesk(clock=Clock(), handoffs_enabled=False)
-    assert robot_only.admission(rules(), 0) >= 1
+    assert robot_only.admission(rules()) >= 1
 
 
 # -- metrics and their hooks --
